@@ -1,0 +1,1 @@
+//! `cron(...)` and `rate(...)` schedule expressions.

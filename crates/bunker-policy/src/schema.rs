@@ -1,0 +1,1 @@
+//! The shape of a BACKUP_POLICY document.
