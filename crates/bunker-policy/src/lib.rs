@@ -27,6 +27,7 @@ pub mod inherit;
 pub mod path;
 pub mod plan;
 pub mod schedule;
+pub mod ops;
 pub mod schema;
 pub mod document;
 mod validate;
