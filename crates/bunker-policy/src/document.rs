@@ -29,7 +29,7 @@ pub(crate) enum Node {
     /// A keyword object or a map of names.
     Object { entries: Vec<Entry>, control: Option<OpSet> },
     /// A setting.
-    Leaf { kind: Leaf, ops: Vec<(Op, Value)>, control: Option<OpSet> },
+    Leaf { ops: Vec<(Op, Value)>, control: Option<OpSet> },
 }
 
 /// A key of an object node and what it holds.
@@ -178,7 +178,7 @@ fn build(value: &Value, shape: &'static Shape, path: &JsonPath, errors: &mut Vec
                 Rule::WrongType,
                 format!("a setting must be an object holding an operator such as {{\"@@assign\": …}} (got {})", type_name(other)),
             ));
-            Node::Leaf { kind: Leaf::Text, ops: Vec::new(), control: None }
+            Node::Leaf { ops: Vec::new(), control: None }
         }
         (_, Value::Object(map)) => build_object(map, shape, path, errors),
         (_, other) => {
@@ -265,7 +265,7 @@ fn build_leaf(map: &Map<String, Value>, kind: Leaf, path: &JsonPath, errors: &mu
             ops.push((op, value.clone()));
         }
     }
-    Node::Leaf { kind, ops, control }
+    Node::Leaf { ops, control }
 }
 
 fn parse_control(value: &Value, path: &JsonPath, errors: &mut Vec<PolicyError>) -> Option<OpSet> {

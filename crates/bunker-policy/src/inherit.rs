@@ -101,6 +101,7 @@ pub(crate) struct Event {
     pub(crate) source: Arc<Source>,
     pub(crate) operator: Op,
     pub(crate) value: Value,
+    #[serde(flatten)]
     pub(crate) outcome: Outcome,
 }
 
@@ -197,7 +198,6 @@ fn merge_object(node: &mut ENode, entries: &[crate::document::Entry], control: O
                 if !node.permits(cx, Op::Append, &key) {
                     continue;
                 }
-                node.record(cx, Op::Append, key, Outcome::Applied);
                 let Body::Object(children) = &mut node.body else { return };
                 children.push((entry.norm.clone(), ENode::new_for(&entry.node)));
                 &mut children.last_mut().expect("just pushed").1
@@ -274,3 +274,6 @@ fn list_parts(leaf: &mut LeafState) -> (&mut Vec<Value>, &mut Vec<Arc<Source>>) 
     let Some(Value::Array(items)) = &mut leaf.value else { unreachable!("set just above") };
     (items, &mut leaf.set_by)
 }
+
+#[cfg(test)]
+mod tests;
