@@ -23,12 +23,15 @@
 
 pub mod effective;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inherit;
 pub mod path;
 pub mod plan;
 pub mod schedule;
 pub mod ops;
 pub mod schema;
+pub mod tree;
 pub mod document;
 mod validate;
 
