@@ -241,10 +241,11 @@ fn substitute(v: &Value, account_id: &str) -> Value {
     }
 }
 
-/// Builds the runnable plans of an effective policy (incomplete plans are left out;
-/// [`crate::EffectivePolicy::problems`] says why).
+/// Builds the runnable plans of an effective policy. Plans that are incomplete or whose
+/// merged values break a rule are left out; [`crate::EffectivePolicy::problems`] says why.
 pub(crate) fn from_effective(doc: &Value, account_id: &str) -> Vec<EffectivePlan> {
     let mut problems = Vec::new();
+    crate::validate::check_plans(doc, &JsonPath::root(), &mut problems);
     check_complete(doc, &mut problems);
     let broken = |name: &str| problems.iter().any(|p| p.path.segments().get(1) == Some(&crate::path::Segment::Key(name.to_owned())));
     let doc = substitute(doc, account_id);
