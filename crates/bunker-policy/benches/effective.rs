@@ -74,7 +74,7 @@ fn tree(docs: &[PolicyDocument]) -> OrgNode<'_> {
                     break;
                 }
                 let id = format!("{:012}", 100_000_000_000 + *next_account);
-                let own = if *next_account % 1112 == 0 { vec![att(41 + *next_account / 1112, &id)] } else { Vec::new() };
+                let own = if (*next_account).is_multiple_of(1112) { vec![att(41 + *next_account / 1112, &id)] } else { Vec::new() };
                 node.accounts.push((id, own));
                 *next_account += 1;
             }

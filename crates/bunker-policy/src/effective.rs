@@ -70,8 +70,8 @@ fn render(node: &ENode) -> Option<Value> {
 
 fn explain_node(node: &ENode, path: &JsonPath, out: &mut Vec<Value>) {
     let mut entry = Map::new();
-    if let Body::Leaf(leaf) = &node.body {
-        if let Some(value) = &leaf.value {
+    if let Body::Leaf(leaf) = &node.body
+        && let Some(value) = &leaf.value {
             entry.insert("Value".into(), value.clone());
             let set_by = match value {
                 Value::Array(items) => Value::Array(
@@ -81,7 +81,6 @@ fn explain_node(node: &ENode, path: &JsonPath, out: &mut Vec<Value>) {
             };
             entry.insert(if value.is_array() { "Elements" } else { "SetBy" }.into(), set_by);
         }
-    }
     if !node.controls.is_empty() {
         let controls = node
             .controls

@@ -251,15 +251,14 @@ fn entries(v: Option<&Value>) -> impl Iterator<Item = (&String, &Value)> {
 
 fn check_rule(rule: &Value, path: &JsonPath, errors: &mut Vec<PolicyError>) {
     let int = |v: &Value, k: &str| v.get(k).and_then(as_int);
-    if let (Some(start), Some(complete)) = (int(rule, "start_backup_window_minutes"), int(rule, "complete_backup_window_minutes")) {
-        if complete < start + 60 {
+    if let (Some(start), Some(complete)) = (int(rule, "start_backup_window_minutes"), int(rule, "complete_backup_window_minutes"))
+        && complete < start + 60 {
             errors.push(PolicyError::new(
                 &path.key("complete_backup_window_minutes"),
                 Rule::OutOfRange,
                 format!("must be at least start_backup_window_minutes + 60 (got {complete}, start_backup_window_minutes is {start})"),
             ));
         }
-    }
     let lifecycle = rule.get("lifecycle");
     if let Some(lc) = lifecycle {
         check_lifecycle(lc, &path.key("lifecycle"), errors);
@@ -294,8 +293,8 @@ fn check_rule(rule: &Value, path: &JsonPath, errors: &mut Vec<PolicyError>) {
 fn check_lifecycle(lc: &Value, path: &JsonPath, errors: &mut Vec<PolicyError>) {
     let cold = lc.get("move_to_cold_storage_after_days").and_then(as_int);
     let delete = lc.get("delete_after_days").and_then(as_int);
-    if let (Some(cold), Some(delete)) = (cold, delete) {
-        if delete < cold + COLD_STORAGE_MINIMUM_DAYS {
+    if let (Some(cold), Some(delete)) = (cold, delete)
+        && delete < cold + COLD_STORAGE_MINIMUM_DAYS {
             errors.push(PolicyError::new(
                 &path.key("delete_after_days"),
                 Rule::ColdStorageMinimum,
@@ -304,7 +303,6 @@ fn check_lifecycle(lc: &Value, path: &JsonPath, errors: &mut Vec<PolicyError>) {
                 ),
             ));
         }
-    }
 }
 
 #[cfg(test)]
