@@ -1,1 +1,17 @@
 //! The Bunker service.
+//!
+//! So far: the organization — [`Organizations`] implements the AWS Organizations operations
+//! Bunker needs (the tree of root, OUs and accounts; backup policies and their attachments;
+//! effective policies and the backup plans they yield) over the catalog, with time from an
+//! injected [`Clock`].
+
+pub mod arn;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod organizations;
+pub mod shapes;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{OrgError, Result};
+pub use organizations::{CreateAccount, CreateOrganization, CreatePolicy, Organizations, UpdatePolicy};

@@ -49,17 +49,14 @@ impl fmt::Display for JsonPath {
         }
         for (i, seg) in self.0.iter().enumerate() {
             match seg {
+                // Keys such as copy-action ARNs hold dots: bracket them so the path stays
+                // unambiguous.
+                Segment::Key(k) if k.contains(['.', ' ', '[', ']']) || k.is_empty() => write!(f, "[{k:?}]")?,
                 Segment::Key(k) => {
                     if i > 0 {
                         f.write_str(".")?;
                     }
-                    // Keys such as copy-action ARNs hold dots and colons: quote them so the path
-                    // stays readable and unambiguous.
-                    if k.contains(['.', ' ', '[', ']']) || k.is_empty() {
-                        write!(f, "[{k:?}]")?;
-                    } else {
-                        f.write_str(k)?;
-                    }
+                    f.write_str(k)?;
                 }
                 Segment::Index(n) => write!(f, "[{n}]")?,
             }
