@@ -1,0 +1,124 @@
+//! The service's response shapes as the AWS CLI prints them: PascalCase keys, and
+//! timestamps in Python's `isoformat()` (`2026-11-25T18:05:28.123000+00:00`).
+
+use bunker_core::shapes;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+
+/// A timestamp as the AWS CLI prints it: UTC, microseconds unless there are none.
+pub fn timestamp(t: Timestamp) -> Value {
+    let dt = TimeZone::UTC.to_datetime(t);
+    let mut s = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    );
+    let micros = t.subsec_microsecond();
+    if micros != 0 {
+        s.push_str(&format!(".{micros:06}"));
+    }
+    s.push_str("+00:00");
+    Value::String(s)
+}
+
+fn policy_types(types: &[shapes::PolicyTypeSummary]) -> Value {
+    types.iter().map(|t| json!({"Type": t.policy_type.as_str(), "Status": t.status})).collect()
+}
+
+pub fn organization(o: &shapes::Organization) -> Value {
+    json!({
+        "Id": o.id,
+        "Arn": o.arn,
+        "FeatureSet": o.feature_set,
+        "MasterAccountArn": o.master_account_arn,
+        "MasterAccountId": o.master_account_id,
+        "MasterAccountEmail": o.master_account_email,
+        "AvailablePolicyTypes": policy_types(&o.available_policy_types),
+    })
+}
+
+pub fn root(r: &shapes::Root) -> Value {
+    json!({"Id": r.id, "Arn": r.arn, "Name": r.name, "PolicyTypes": policy_types(&r.policy_types)})
+}
+
+pub fn organizational_unit(o: &shapes::OrganizationalUnit) -> Value {
+    json!({"Id": o.id, "Arn": o.arn, "Name": o.name})
+}
+
+pub fn account(a: &shapes::Account) -> Value {
+    json!({
+        "Id": a.id,
+        "Arn": a.arn,
+        "Email": a.email,
+        "Name": a.name,
+        "Status": a.status,
+        "JoinedMethod": a.joined_method,
+        "JoinedTimestamp": timestamp(a.joined_timestamp),
+    })
+}
+
+pub fn create_account_status(s: &shapes::CreateAccountStatus) -> Value {
+    json!({
+        "Id": s.id,
+        "AccountName": s.account_name,
+        "State": s.state,
+        "RequestedTimestamp": timestamp(s.requested_timestamp),
+        "CompletedTimestamp": timestamp(s.completed_timestamp),
+        "AccountId": s.account_id,
+    })
+}
+
+pub fn node(n: &shapes::Node) -> Value {
+    json!({"Id": n.id, "Type": n.kind.as_str()})
+}
+
+pub fn policy_summary(p: &shapes::PolicySummary) -> Value {
+    json!({
+        "Id": p.id,
+        "Arn": p.arn,
+        "Name": p.name,
+        "Description": p.description,
+        "Type": p.policy_type.as_str(),
+        "AwsManaged": p.aws_managed,
+    })
+}
+
+pub fn policy(p: &shapes::Policy) -> Value {
+    json!({"PolicySummary": policy_summary(&p.summary), "Content": p.content})
+}
+
+pub fn policy_target(t: &shapes::PolicyTargetSummary) -> Value {
+    json!({"TargetId": t.target_id, "Arn": t.arn, "Name": t.name, "Type": t.kind.as_str()})
+}
+
+pub fn effective_policy(e: &shapes::EffectivePolicy) -> Value {
+    json!({
+        "PolicyContent": e.policy_content,
+        "LastUpdatedTimestamp": timestamp(e.last_updated_timestamp),
+        "TargetId": e.target_id,
+        "PolicyType": e.policy_type.as_str(),
+    })
+}
+
+/// `{"Key": [render(item)…]}`.
+pub fn list<T>(key: &str, items: &[T], render: fn(&T) -> Value) -> Value {
+    json!({ key: items.iter().map(render).collect::<Vec<_>>() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_print_like_python_isoformat() {
+        let t: Timestamp = "2026-11-25T18:05:28.123Z".parse().unwrap();
+        assert_eq!(timestamp(t), json!("2026-11-25T18:05:28.123000+00:00"));
+        let whole: Timestamp = "2026-11-25T18:05:28Z".parse().unwrap();
+        assert_eq!(timestamp(whole), json!("2026-11-25T18:05:28+00:00"));
+    }
+}
