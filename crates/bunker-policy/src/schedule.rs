@@ -379,8 +379,8 @@ mod tests {
         let elapsed = started.elapsed();
         assert_eq!(fires.len(), 1000);
         assert_eq!(fires[999].to_string(), "2026-02-11T16:00:00Z");
-        // Debug build; the release figure is far lower.
-        assert!(elapsed < std::time::Duration::from_millis(50), "{elapsed:?}");
+        // Guards against a minute-by-minute search (seconds); measured ~2 ms in a debug build.
+        assert!(elapsed < std::time::Duration::from_millis(1000), "{elapsed:?}");
     }
 
     // ---- daylight-saving time ----
