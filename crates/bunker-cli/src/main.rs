@@ -8,6 +8,7 @@ mod demo;
 mod home;
 mod org;
 mod output;
+mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,9 @@ enum Command {
     /// Build a sample organization with backup policies in a fresh home and show what
     /// every account gets.
     Demo,
+    /// The vault engine directly, in restic's habits: init, backup, restore, snapshots, ls,
+    /// diff, check, key rotation (for power users and benchmarks).
+    Vault(vault::VaultArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -73,6 +77,11 @@ fn main() -> ExitCode {
         .map(org::operation_name)
         .unwrap_or_default();
     init_logging(cli.verbose);
+    // The vault engine is synchronous and runs its own threads: no async runtime.
+    let cli = match cli {
+        Cli { command: Command::Vault(args), output, query, .. } => return vault::run(args, output, query.as_deref()),
+        cli => cli,
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
@@ -91,6 +100,7 @@ async fn run(cli: Cli, operation: &str) -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Org(command) => run_org(command, cli.home, cli.output, query, operation).await,
+        Command::Vault(_) => unreachable!("vault commands run before the async runtime starts"),
     }
 }
 

@@ -373,7 +373,7 @@ fn help_everywhere() {
     let top = home.run(&["--help"]);
     assert!(top.status.success());
     let top = String::from_utf8(top.stdout).unwrap();
-    assert_eq!(subcommands(&top), ["org", "demo"]);
+    assert_eq!(subcommands(&top), ["org", "demo", "vault"]);
     let org = String::from_utf8(home.run(&["org", "--help"]).stdout).unwrap();
     let names = subcommands(&org);
     assert_eq!(names.len(), 28, "{names:?}");

@@ -283,6 +283,8 @@ impl Vault {
         manifest: impl FnOnce(TreeId, SnapshotSummary) -> Snapshot,
     ) -> Result<BackupSummary> {
         let start = Instant::now();
+        // Shared lock: no prune can remove what this backup dedups against (see `crate::lock`).
+        let lock = self.lock(crate::lock::LockKind::Shared, "backup")?;
         let threads = threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
             .clamp(1, 64);
@@ -329,6 +331,7 @@ impl Vault {
             + packs.iter().map(|(_, b)| b.len() as u64 * 41 + 40).sum::<u64>();
         summary.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         let snap = manifest(root, summary.clone());
+        lock.ensure_valid()?;
         let snapshot_id = snapshot::write(self.storage.as_ref(), &self.crypto, &snap)?;
         progress.finish(Phase::Backup);
         tracing::info!(snapshot = %snapshot_id, files = summary.files, bytes_read = summary.bytes_read,

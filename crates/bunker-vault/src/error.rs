@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::id::{BlobId, ParseIdError, SnapshotId};
+use crate::lock::{LockId, LockInfo};
 use crate::storage::ObjectKey;
 
 /// Result alias for this crate.
@@ -107,6 +108,23 @@ pub enum VaultError {
     #[error("invalid options: {reason}")]
     InvalidOptions {
         /// What is wrong.
+        reason: String,
+    },
+    /// Another operation holds a conflicting lock and did not release it within the wait.
+    #[error("vault is locked ({}) by `{}` on {} (pid {}) until {}", holder.kind, holder.operation, holder.hostname, holder.pid, holder.expires)]
+    Locked {
+        /// The conflicting lock object.
+        lock: LockId,
+        /// What it says about its holder.
+        holder: Box<LockInfo>,
+    },
+    /// This operation's own lock expired or could not be refreshed, so others may have ignored
+    /// it; the operation stopped before its next step that relies on the lock.
+    #[error("lock `{lock}` lost: {reason}")]
+    LockLost {
+        /// Our lock object.
+        lock: LockId,
+        /// What happened.
         reason: String,
     },
     /// An id could not be parsed.

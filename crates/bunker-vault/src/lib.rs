@@ -9,6 +9,9 @@
 //!   [`Vault::backup_stream`] (one byte stream) return a [`BackupSummary`].
 //! * [`Vault::restore`] / [`Vault::restore_stream`], [`Vault::snapshots`], [`Vault::ls`],
 //!   [`Vault::diff`], [`Vault::check`] (returns a [`CheckReport`]).
+//! * [`Vault::forget`] and [`Vault::prune`] (returns a [`PruneReport`]) delete recovery points
+//!   and reclaim space under an exclusive [`lock`]; [`copy()`] moves a recovery point to
+//!   another vault with its own key (returns a [`CopySummary`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -33,14 +36,20 @@ pub mod blob;
 pub mod chunker;
 pub mod diff;
 pub mod config;
+pub mod copy;
 pub mod crypto;
 pub mod error;
+pub mod forget;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod id;
 pub mod index;
 pub mod keys;
+pub mod lock;
 pub mod ls;
 pub mod pack;
 pub mod progress;
+pub mod prune;
 pub mod restore;
 pub mod snapshot;
 pub mod storage;
@@ -50,13 +59,16 @@ pub mod vault;
 pub use backup::{BackupOptions, BackupSummary, StreamOptions};
 pub use check::{CheckOptions, CheckReport, Problem};
 pub use config::{ChunkerParams, VaultConfig};
+pub use copy::{CopySummary, copy};
 pub use crypto::{Cipher, MasterKeyMaterial};
 pub use diff::{Change, DiffEntry};
 pub use error::{Result, VaultError};
 pub use id::{BlobId, ChunkId, IndexId, KeyId, PackId, SnapshotId, TreeId, VaultId};
 pub use keys::{FileKek, KeyEncryptionKey, PasswordKek};
+pub use lock::{LockGuard, LockId, LockInfo, LockKind, LockOptions};
 pub use ls::LsEntry;
 pub use progress::{NoProgress, Phase, Progress};
+pub use prune::{PackAction, PruneOptions, PrunePlan, PruneReport};
 pub use restore::{RestoreOptions, RestoreSummary};
 pub use snapshot::{Snapshot, SnapshotSummary};
 pub use storage::{LocalStorage, MemoryStorage, ObjectKey, ObjectKind, Storage};

@@ -8,14 +8,19 @@
 
 mod local;
 mod memory;
+#[cfg(feature = "s3")]
+mod s3;
 
 use std::fmt;
 
 pub use local::LocalStorage;
 pub use memory::MemoryStorage;
+#[cfg(feature = "s3")]
+pub use s3::{S3Config, S3Storage};
 
 use crate::error::Result;
 use crate::id::{IndexId, KeyId, PackId, SnapshotId};
+use crate::lock::LockId;
 
 /// The kinds of object in a vault, each in its own namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +35,8 @@ pub enum ObjectKind {
     Index,
     /// Recovery-point manifests, `snapshots/<id>`.
     Snapshot,
+    /// Locks, `locks/<id>` (see [`crate::lock`]).
+    Lock,
 }
 
 /// The name of one object.
@@ -45,6 +52,8 @@ pub enum ObjectKey {
     Index(IndexId),
     /// `snapshots/<id>`
     Snapshot(SnapshotId),
+    /// `locks/<id>`
+    Lock(LockId),
 }
 
 impl ObjectKey {
@@ -56,6 +65,7 @@ impl ObjectKey {
             Self::Pack(_) => ObjectKind::Pack,
             Self::Index(_) => ObjectKind::Index,
             Self::Snapshot(_) => ObjectKind::Snapshot,
+            Self::Lock(_) => ObjectKind::Lock,
         }
     }
 
@@ -70,6 +80,7 @@ impl ObjectKey {
             }
             Self::Index(id) => format!("index/{id}"),
             Self::Snapshot(id) => format!("snapshots/{id}"),
+            Self::Lock(id) => format!("locks/{id}"),
         }
     }
 
@@ -81,6 +92,7 @@ impl ObjectKey {
             ObjectKind::Pack => Self::Pack(name.parse().ok()?),
             ObjectKind::Index => Self::Index(name.parse().ok()?),
             ObjectKind::Snapshot => Self::Snapshot(name.parse().ok()?),
+            ObjectKind::Lock => Self::Lock(name.parse().ok()?),
         })
     }
 }
@@ -94,6 +106,7 @@ impl ObjectKind {
             Self::Pack => "data",
             Self::Index => "index",
             Self::Snapshot => "snapshots",
+            Self::Lock => "locks",
         }
     }
 }
@@ -116,8 +129,9 @@ pub struct ObjectInfo {
 /// The storage a vault lives in.
 ///
 /// Contract: `write` is atomic and durable when it returns (readers see the whole object or
-/// nothing, and it survives a crash); objects are immutable once written except `config`
-/// and `keys/` which are only ever replaced whole; `list` never shows partial writes.
+/// nothing, and it survives a crash); objects are immutable once written except `config`,
+/// `keys/` and `locks/` which are only ever replaced whole; `list` never shows partial writes.
+/// Listing must see every write that completed before it started (locks rely on it).
 pub trait Storage: Send + Sync + fmt::Debug {
     /// All objects of `kind`, in no particular order.
     fn list(&self, kind: ObjectKind) -> Result<Vec<ObjectInfo>>;

@@ -3,9 +3,9 @@
 //! Operations live in their own modules ([`crate::backup`], [`crate::restore`],
 //! [`crate::check`], [`crate::ls`], [`crate::diff`]) as methods on this handle.
 //!
-//! Locking (for the later prune/copy work): today a vault may be read by many handles and
-//! written by several backups at once, because writers only add immutable, content-named
-//! objects. Deleting objects (prune) is what will need the lock rules documented here.
+//! Locking: a vault may be read by many handles and written by several backups at once,
+//! because writers only add immutable, content-named objects. Deleting objects (prune) takes
+//! an exclusive lock; the rules and the conflict table are in [`crate::lock`].
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -168,6 +168,38 @@ impl Vault {
         self.index().get(&id)
     }
 
+    /// Reloads the index if an index file it was loaded from is gone, which only a prune
+    /// does: called after taking a lock, so a writer never dedups against blobs the prune
+    /// removed. Index files added by other backups meanwhile are only missed dedup chances.
+    /// Returns whether it reloaded.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn refresh_index(&self) -> Result<bool> {
+        if !self.index_replaced()? {
+            return Ok(false);
+        }
+        self.reload_index()?;
+        Ok(true)
+    }
+
+    /// Whether an index file the in-memory index was loaded from is gone from storage.
+    fn index_replaced(&self) -> Result<bool> {
+        let stored: std::collections::HashSet<ObjectKey> =
+            self.storage.list(ObjectKind::Index)?.into_iter().map(|i| i.key).collect();
+        Ok(!self.index().files().iter().all(|f| stored.contains(&ObjectKey::Index(*f))))
+    }
+
+    /// Replaces the in-memory index with what storage holds now.
+    pub(crate) fn reload_index(&self) -> Result<()> {
+        let (index, problems) = index::load(self.storage.as_ref(), &self.crypto)?;
+        for p in &problems {
+            tracing::warn!(error = %p, "damaged index file while reloading");
+        }
+        *self.index_mut() = index;
+        Ok(())
+    }
+
     /// Number of blobs in the loaded index.
     pub fn blob_count(&self) -> usize {
         self.index().len()
@@ -226,6 +258,32 @@ impl Vault {
     /// # Errors
     /// [`VaultError::BlobMissing`], [`VaultError::CorruptBlob`] or storage errors.
     pub fn read_blob(&self, id: BlobId) -> Result<Vec<u8>> {
+        match self.read_indexed_blob(id) {
+            // A prune may have moved the blob since this handle loaded its index.
+            Err(e @ (VaultError::NotFound { key: ObjectKey::Pack(_) } | VaultError::BlobMissing { .. })) => {
+                if self.try_refresh_index() { self.read_indexed_blob(id) } else { Err(e) }
+            }
+            other => other,
+        }
+    }
+
+    /// [`Vault::refresh_index`] for read paths: gives up (false) on storage errors, or if
+    /// this thread may be holding the index (it must never wait for itself).
+    fn try_refresh_index(&self) -> bool {
+        if !self.index_replaced().unwrap_or(false) {
+            return false;
+        }
+        let Ok((fresh, _)) = index::load(self.storage.as_ref(), &self.crypto) else { return false };
+        match self.index.try_write() {
+            Ok(mut index) => {
+                *index = fresh;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn read_indexed_blob(&self, id: BlobId) -> Result<Vec<u8>> {
         let e = self.index().get(&id).ok_or(VaultError::BlobMissing { id })?;
         let sealed = self.storage.read_range(&ObjectKey::Pack(e.pack), u64::from(e.offset), u64::from(e.length))?;
         blob::open(&self.crypto, id, e.raw_length, &sealed)

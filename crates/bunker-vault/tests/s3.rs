@@ -1,0 +1,318 @@
+//! `S3Storage` against a real S3 server: moto's `moto_server`, started per test on a free
+//! 127.0.0.1 port and killed at the end.
+//!
+//! The server is `$MOTO_SERVER` or `<workspace>/.venv/bin/moto_server`, which `scripts/test`
+//! installs. Without either the tests skip loudly, unless `BUNKER_REQUIRE_S3=1` (set by
+//! `scripts/test`, so CI can never pass by skipping).
+#![cfg(feature = "s3")]
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bunker_vault::storage::{S3Config, S3Storage};
+use bunker_vault::{
+    BackupOptions, CheckOptions, ChunkerParams, FileKek, IndexId, InitOptions, NoProgress, ObjectKey, ObjectKind,
+    PackId, RestoreOptions, SnapshotId, Storage, Vault, VaultError,
+};
+
+/// A running `moto_server`, killed on drop.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) {
+        return Some(p.into());
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
+    venv.exists().then_some(venv)
+}
+
+/// Starts a server, or returns `None` (after saying so loudly) when none is installed.
+fn start_moto() -> Option<Moto> {
+    let Some(bin) = moto_binary() else {
+        assert!(
+            std::env::var_os("BUNKER_REQUIRE_S3").is_none(),
+            "BUNKER_REQUIRE_S3 is set but no moto_server was found (run scripts/test, or set MOTO_SERVER)"
+        );
+        // Straight to the stream: `eprintln!` would be captured and hidden for a passing test.
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n!!!!!!!! SKIPPED: no S3 server. Install one with scripts/test (.venv/bin/moto_server) \
+             or point MOTO_SERVER at a moto_server binary. !!!!!!!!\n"
+        );
+        return None;
+    };
+    // The port is free when probed; another process may grab it before moto binds, so retry.
+    for _ in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                break; // lost the port race (or moto is broken: the loop ends in a panic)
+            }
+            if http("127.0.0.1", port, "GET", "/").is_some() {
+                return Some(Moto { child, endpoint: format!("http://127.0.0.1:{port}") });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("{} did not start on 127.0.0.1", bin.display());
+}
+
+/// One plain HTTP/1.1 request; the status code, or `None` if nothing answered.
+fn http(host: &str, port: u16, method: &str, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect((host, port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+impl Moto {
+    /// Creates `bucket` (moto accepts unsigned requests) and returns storage under `prefix`.
+    fn storage(&self, bucket: &str, prefix: &str) -> S3Storage {
+        let port: u16 = self.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+        let status = http("127.0.0.1", port, "PUT", &format!("/{bucket}")).expect("moto answers");
+        assert!(status == 200 || status == 409, "creating bucket {bucket}: HTTP {status}");
+        S3Storage::new(self.config(bucket, prefix)).unwrap()
+    }
+
+    fn config(&self, bucket: &str, prefix: &str) -> S3Config {
+        S3Config {
+            endpoint: Some(self.endpoint.clone()),
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            region: Some("us-east-1".to_owned()),
+            access_key_id: Some("testing".to_owned()),
+            secret_access_key: Some("testing".to_owned()),
+            allow_http: true,
+            ..S3Config::default()
+        }
+    }
+}
+
+/// An id of 32 equal bytes `b`.
+fn id<T: std::str::FromStr<Err: std::fmt::Debug>>(b: u8) -> T {
+    format!("{b:02x}").repeat(32).parse().unwrap()
+}
+
+/// Deterministic pseudo-random bytes.
+fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn storage_contract_on_s3() {
+    let Some(moto) = start_moto() else { return };
+    let s = moto.storage("contract", "vaults/one");
+    let p = ObjectKey::Pack(id::<PackId>(7));
+    let i = ObjectKey::Index(id::<IndexId>(8));
+
+    // Missing objects.
+    assert!(!s.exists(&p).unwrap());
+    assert!(matches!(s.read(&p), Err(VaultError::NotFound { .. })));
+    assert!(matches!(s.read_range(&p, 0, 4), Err(VaultError::NotFound { .. })));
+    assert!(s.list(ObjectKind::Config).unwrap().is_empty());
+
+    // Write, read, ranges.
+    s.write(&p, b"hello world").unwrap();
+    s.write(&i, b"x").unwrap();
+    assert!(s.exists(&p).unwrap());
+    assert_eq!(s.read(&p).unwrap(), b"hello world");
+    assert_eq!(s.read_range(&p, 6, 5).unwrap(), b"world");
+    assert_eq!(s.read_range(&p, 0, 1).unwrap(), b"h");
+    assert_eq!(s.read_range(&p, 11, 0).unwrap(), b"");
+    let past_end = s.read_range(&p, 6, 6).unwrap_err();
+    assert!(!past_end.is_retryable(), "{past_end}");
+    assert!(s.read_range(&p, 20, 1).is_err());
+
+    // Listing by kind, with sizes.
+    assert_eq!(s.list(ObjectKind::Pack).unwrap(), vec![bunker_vault::storage::ObjectInfo { key: p, size: 11 }]);
+    assert_eq!(s.list(ObjectKind::Index).unwrap().len(), 1);
+    assert!(s.list(ObjectKind::Snapshot).unwrap().is_empty());
+
+    // Delete is idempotent.
+    s.delete(&p).unwrap();
+    s.delete(&p).unwrap();
+    assert!(!s.exists(&p).unwrap());
+    assert!(s.list(ObjectKind::Pack).unwrap().is_empty());
+
+    // Overwriting replaces the whole object.
+    s.write(&ObjectKey::Config, b"first version").unwrap();
+    s.write(&ObjectKey::Config, b"c2").unwrap();
+    assert_eq!(s.read(&ObjectKey::Config).unwrap(), b"c2");
+    assert_eq!(s.list(ObjectKind::Config).unwrap().len(), 1);
+
+    // Prefixes isolate vaults; objects that are not at a canonical place are not listed.
+    let other = moto.storage("contract", "vaults/two");
+    assert!(other.list(ObjectKind::Index).unwrap().is_empty());
+    assert!(!other.exists(&ObjectKey::Config).unwrap());
+    let stranger = moto.storage("contract", "vaults/one/data/ab");
+    stranger.write(&ObjectKey::Config, b"not a pack").unwrap();
+    assert!(s.list(ObjectKind::Pack).unwrap().is_empty());
+
+    // A vault at the bucket root works too.
+    let root = moto.storage("contract-root", "");
+    root.write(&i, b"root").unwrap();
+    assert_eq!(root.list(ObjectKind::Index).unwrap().len(), 1);
+    assert_eq!(root.read(&i).unwrap(), b"root");
+}
+
+#[test]
+fn concurrent_calls_from_plain_threads_and_from_inside_a_runtime() {
+    let Some(moto) = start_moto() else { return };
+    let s = Arc::new(moto.storage("threads", "v"));
+    // The engine's workers are plain threads sharing one storage.
+    let handles: Vec<_> = (0..8u8)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for n in 0..4u8 {
+                    let key = ObjectKey::Snapshot(id::<SnapshotId>(t * 16 + n));
+                    let data = noise(10_000 + usize::from(t) * 100 + usize::from(n), u64::from(t * 16 + n));
+                    s.write(&key, &data).unwrap();
+                    assert_eq!(s.read(&key).unwrap(), data);
+                    assert_eq!(s.read_range(&key, 100, 50).unwrap(), data[100..150]);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(s.list(ObjectKind::Snapshot).unwrap().len(), 32);
+
+    // An async caller that forgot `spawn_blocking` gets an answer, not a panic; dropping the
+    // storage there does not panic either.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let inner = S3Storage::new(moto.config("threads", "v")).unwrap();
+    let listed = rt.block_on(async move {
+        let n = inner.list(ObjectKind::Snapshot).unwrap().len();
+        drop(inner);
+        n
+    });
+    assert_eq!(listed, 32);
+}
+
+#[test]
+fn errors_say_whether_a_retry_may_help() {
+    let Some(moto) = start_moto() else { return };
+    let mut config = moto.config("errors", "v");
+    config.max_retries = Some(0);
+    let key = ObjectKey::Config;
+    // A bucket that does not exist: the object is simply not there.
+    let s = S3Storage::new(config.clone()).unwrap();
+    assert!(matches!(s.read(&key), Err(VaultError::NotFound { .. })));
+    // The server going away is a retryable failure.
+    drop(moto);
+    let err = s.exists(&key).unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(matches!(err, VaultError::Storage { op: "stat", .. }), "{err:?}");
+    // Configuration mistakes are reported at construction.
+    assert!(S3Storage::new(S3Config { bucket: String::new(), ..config }).is_err());
+}
+
+#[test]
+fn vault_round_trip_on_s3() {
+    let Some(moto) = start_moto() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("data");
+    fs::create_dir_all(src.join("a/b/c")).unwrap();
+    fs::create_dir_all(src.join("empty-dir")).unwrap();
+    fs::write(src.join("empty"), b"").unwrap();
+    fs::write(src.join("a/b/c/deep.txt"), b"deep file").unwrap();
+    fs::write(src.join("ünïcødé.txt"), "こんにちは".repeat(100)).unwrap();
+    for i in 0..12u64 {
+        fs::write(src.join(format!("a/file{i:02}.bin")), noise(40_000 + i as usize * 5000, i)).unwrap();
+    }
+    fs::write(src.join("a/b/text.txt"), "the quick brown fox\n".repeat(20_000)).unwrap();
+    // Larger than a pack, so several packs and ranged reads are exercised.
+    fs::write(src.join("a/b/big.bin"), noise(2_500_000, 99)).unwrap();
+    std::os::unix::fs::symlink("a/b/c/deep.txt", src.join("link")).unwrap();
+
+    let kek = FileKek::generate(dir.path().join("vault.key")).unwrap();
+    let storage: Arc<dyn Storage> = Arc::new(moto.storage("vault", "backups/host1"));
+    let options = InitOptions {
+        chunker: ChunkerParams { min_size: 16 * 1024, avg_size: 64 * 1024, max_size: 256 * 1024 },
+        pack_size: 1024 * 1024,
+        ..InitOptions::default()
+    };
+    let vault = Vault::init(storage.clone(), &kek, options.clone()).unwrap();
+    assert!(matches!(Vault::init(storage.clone(), &kek, options), Err(VaultError::AlreadyInitialized)));
+    let summary = vault.backup(&[&src], &BackupOptions::default(), &NoProgress).unwrap();
+    assert_eq!(summary.details.errors, 0);
+    assert!(storage.list(ObjectKind::Pack).unwrap().len() >= 3);
+
+    // A fresh handle on a fresh connection sees the same vault.
+    let storage: Arc<dyn Storage> = Arc::new(moto.storage("vault", "backups/host1"));
+    let vault = Vault::open(storage, &kek).unwrap();
+    let out = dir.path().join("restored");
+    vault.restore(summary.snapshot_id, &RestoreOptions::new(&out), &NoProgress).unwrap();
+    let files = walk(&src);
+    assert_eq!(files, walk(&out.join("data")), "entry lists differ");
+    for rel in &files {
+        let (a, b) = (src.join(rel), out.join("data").join(rel));
+        let m = fs::symlink_metadata(&a).unwrap();
+        if m.file_type().is_symlink() {
+            assert_eq!(fs::read_link(&a).unwrap(), fs::read_link(&b).unwrap(), "{rel:?}");
+        } else if m.is_file() {
+            assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap(), "{rel:?}");
+        }
+    }
+
+    let report = vault.check(&CheckOptions { read_data: true, ..Default::default() }, &NoProgress).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.blobs_read, vault.blob_count());
+    assert!(report.unindexed_packs.is_empty());
+}
+
+/// Relative paths of everything below `root`, sorted.
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for e in fs::read_dir(root.join(&rel)).unwrap() {
+            let e = e.unwrap();
+            let r = rel.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(r.clone());
+            }
+            out.push(r);
+        }
+    }
+    out.sort();
+    out
+}
