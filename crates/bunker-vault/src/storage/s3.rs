@@ -28,7 +28,7 @@ pub struct S3Config {
     pub endpoint: Option<String>,
     /// Bucket name.
     pub bucket: String,
-    /// Key prefix of the vault inside the bucket, without leading or trailing `/`; may be empty.
+    /// Key prefix of the vault inside the bucket (outer `/` are ignored); may be empty.
     pub prefix: String,
     /// Region; `None` means `us-east-1` (what most S3-compatible servers expect).
     pub region: Option<String>,
@@ -171,7 +171,10 @@ impl S3Storage {
 
     /// The S3 key of `rel` (a `/`-separated path below the vault root).
     fn location(&self, rel: &str) -> Path {
-        if self.config.prefix.is_empty() { Path::from(rel) } else { Path::from(format!("{}/{rel}", self.config.prefix)) }
+        match self.config.prefix.trim_matches('/') {
+            "" => Path::from(rel),
+            prefix => Path::from(format!("{prefix}/{rel}")),
+        }
     }
 
     /// Runs `f` to completion on the storage's runtime.
