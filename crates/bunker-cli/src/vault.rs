@@ -4,6 +4,7 @@
 //! lines, ids printed for scripts); every command only parses, calls `bunker_vault` and
 //! prints. Exit codes: 0 ok, 1 failure (including a check that finds damage), 2 usage.
 
+mod maintain;
 mod progress;
 
 use std::io::Write;
@@ -130,6 +131,42 @@ enum VaultCommand {
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
     },
+    /// Delete snapshots (their manifests); their data stays until a prune, or `--prune`.
+    Forget {
+        /// Snapshots to delete: ids, unique prefixes or `latest`.
+        #[arg(required = true, value_name = "ID")]
+        snapshots: Vec<String>,
+        /// Prune right after forgetting.
+        #[arg(long)]
+        prune: bool,
+        #[command(flatten)]
+        prune_args: maintain::PruneArgs,
+    },
+    /// Delete the data no snapshot uses, and what interrupted backups left; prints the plan
+    /// and what was done. Waits for running backups.
+    Prune {
+        /// Print the plan, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        args: maintain::PruneArgs,
+    },
+    /// Copy a snapshot into another vault, which has its own key; only data the target lacks
+    /// is written. Prints the snapshot's id in the target and the bytes written.
+    Copy {
+        /// `latest`, a snapshot id or a unique prefix.
+        #[arg(value_name = "ID")]
+        snapshot: String,
+        #[command(flatten)]
+        target: maintain::CopyTarget,
+    },
+    /// Remove locks left by crashed or killed processes: expired ones, and those whose holder
+    /// ran on this host and no longer runs.
+    Unlock {
+        /// Remove every lock, even those of running processes.
+        #[arg(long)]
+        remove_all: bool,
+    },
     /// Manage the keys that open the vault.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -239,7 +276,7 @@ fn execute(args: VaultArgs, printer: &Printer<'_>) -> Outcome {
             Ok(())
         }
         VaultCommand::BackupStream { name, tags, host, run } => {
-            let options = StreamOptions { name, tags, hostname: host, threads: run.threads };
+            let options = StreamOptions { name, tags, hostname: host, time: None, threads: run.threads };
             let reporter = if run.json { Reporter::json() } else { Reporter::for_terminal() };
             let summary = vault.backup_stream(std::io::stdin().lock(), &options, &reporter)?;
             print_backup(&summary, run.json);
@@ -339,6 +376,12 @@ fn execute(args: VaultArgs, printer: &Printer<'_>) -> Outcome {
             }
             Err(Failure::Reported)
         }
+        VaultCommand::Forget { snapshots, prune, prune_args } => {
+            maintain::forget(&vault, &snapshots, prune.then_some(&prune_args), printer)
+        }
+        VaultCommand::Prune { dry_run, args } => maintain::prune(&vault, &args, dry_run, printer),
+        VaultCommand::Copy { snapshot, target } => maintain::copy(&vault, &snapshot, &target, printer),
+        VaultCommand::Unlock { remove_all } => maintain::unlock(&vault, remove_all, printer),
         VaultCommand::Key(KeyCommand::Rotate { new_key_file }) => {
             let new = load_or_create_key_file(&new_key_file)?;
             let id = vault.rotate_key(&new)?;
@@ -378,12 +421,21 @@ fn open_storage(repo: &str) -> Result<Arc<dyn Storage>, Failure> {
 /// The KEK from `--key-file`, else the password. `init` creates a missing key file so a
 /// benchmark can start from nothing.
 fn kek(key_file: Option<&Path>, create: bool) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
-    if let Some(path) = key_file {
-        return Ok(Box::new(if create { load_or_create_key_file(path)? } else { FileKek::load(path)? }));
+    match key_file {
+        Some(path) if create => Ok(Box::new(load_or_create_key_file(path)?)),
+        key_file => kek_from(key_file, PASSWORD_ENV, "--key-file"),
     }
-    match std::env::var(PASSWORD_ENV) {
+}
+
+/// A key file if given, else the password in `password_env`; `flag` names the key file
+/// option in the error (the copy target has its own pair).
+fn kek_from(key_file: Option<&Path>, password_env: &str, flag: &str) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
+    if let Some(path) = key_file {
+        return Ok(Box::new(FileKek::load(path)?));
+    }
+    match std::env::var(password_env) {
         Ok(password) if !password.is_empty() => Ok(Box::new(PasswordKek::new(password))),
-        _ => Err(Failure::Usage(format!("no key given: set {PASSWORD_ENV} or pass --key-file FILE"))),
+        _ => Err(Failure::Usage(format!("no key given: set {password_env} or pass {flag} FILE"))),
     }
 }
 

@@ -64,6 +64,8 @@ pub struct StreamOptions {
     pub tags: Vec<String>,
     /// Host name to record; defaults to this machine's.
     pub hostname: Option<String>,
+    /// Record this time instead of now (the service passes its clock's time).
+    pub time: Option<jiff::Timestamp>,
     /// Worker threads; default: available cores.
     pub threads: Option<usize>,
 }
@@ -406,7 +408,7 @@ impl Vault {
         if options.name.is_empty() || options.name.contains('/') {
             return Err(VaultError::InvalidOptions { reason: "stream name must be a plain file name".into() });
         }
-        let time = jiff::Timestamp::now();
+        let time = options.time.unwrap_or_else(jiff::Timestamp::now);
         let name = Name(options.name.clone().into_bytes());
         self.run_backup(
             options.threads,
