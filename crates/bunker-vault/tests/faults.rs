@@ -2,18 +2,21 @@
 //! write. The backup must fail with a clear error, and the vault must stay consistent:
 //! `check --read-data` passes and every earlier recovery point restores byte-identically.
 
+mod support;
+use support::{options, noise};
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use bunker_vault::storage::{ObjectInfo, ObjectKey, ObjectKind};
 use bunker_vault::{
-    BackupOptions, CheckOptions, ChunkerParams, FileKek, InitOptions, LocalStorage, NoProgress, RestoreOptions, Storage, Vault,
+    BackupOptions, CheckOptions, FileKek, LocalStorage, NoProgress, RestoreOptions, Storage, Vault,
     VaultError,
 };
 
 /// Local storage that refuses writes once `budget` bytes are spent (ENOSPC), or refuses
-/// exactly the `fail_at`-th write.
+/// exactly the `fail_at`-th write of a pack, index or snapshot.
 #[derive(Debug)]
 struct Faulty {
     inner: LocalStorage,
@@ -46,9 +49,12 @@ impl Storage for Faulty {
         self.inner.read_range(key, offset, len)
     }
     fn write(&self, key: &ObjectKey, data: &[u8]) -> bunker_vault::Result<()> {
-        let n = self.writes.fetch_add(1, Ordering::SeqCst);
-        if self.fail_at == Some(n) {
-            return Err(enospc(key));
+        // Only the objects a backup adds count; lock objects come and go beside them.
+        if !matches!(key, ObjectKey::Lock(_)) {
+            let n = self.writes.fetch_add(1, Ordering::SeqCst);
+            if self.fail_at == Some(n) {
+                return Err(enospc(key));
+            }
         }
         let len = data.len() as u64;
         if self.budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(len)).is_err() {
@@ -62,26 +68,6 @@ impl Storage for Faulty {
     fn exists(&self, key: &ObjectKey) -> bunker_vault::Result<bool> {
         self.inner.exists(key)
     }
-}
-
-fn options() -> InitOptions {
-    InitOptions {
-        chunker: ChunkerParams { min_size: 16 * 1024, avg_size: 64 * 1024, max_size: 256 * 1024 },
-        pack_size: 1024 * 1024,
-        ..InitOptions::default()
-    }
-}
-
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 fn tree(dir: &Path, seed: u64, files: usize) {

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use bunker_vault::{BackupOptions, FileKek, InitOptions, LocalStorage, NoProgress, Vault, fuzzing};
 
-const TARGETS: [(&str, fn(&[u8])); 4] =
+type Target = (&'static str, fn(&[u8]));
+
+const TARGETS: [Target; 4] =
     [("vault_pack", fuzzing::pack), ("vault_index", fuzzing::index), ("vault_tree", fuzzing::tree), ("vault_manifest", fuzzing::manifest)];
 
 fn corpus(target: &str) -> PathBuf {

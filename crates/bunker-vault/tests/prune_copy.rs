@@ -1,5 +1,8 @@
 //! Forget, prune (alone and racing a backup) and copy between vaults with different keys.
 
+mod support;
+use support::{options, noise};
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -10,30 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use bunker_vault::storage::ObjectInfo;
 use bunker_vault::{
-    BackupOptions, CheckOptions, ChunkerParams, FileKek, InitOptions, LocalStorage, NoProgress, ObjectKey, ObjectKind,
+    BackupOptions, CheckOptions, FileKek, LocalStorage, NoProgress, ObjectKey, ObjectKind,
     PackAction, PruneOptions, RestoreOptions, SnapshotId, Storage, Vault, VaultError,
 };
-
-fn options() -> InitOptions {
-    InitOptions {
-        chunker: ChunkerParams { min_size: 16 * 1024, avg_size: 64 * 1024, max_size: 256 * 1024 },
-        pack_size: 1024 * 1024,
-        ..InitOptions::default()
-    }
-}
-
-/// Deterministic pseudo-random bytes.
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// What a tree holds: relative path → (mode, file bytes or link target; dirs empty).
 type Contents = BTreeMap<PathBuf, (u32, Vec<u8>)>;

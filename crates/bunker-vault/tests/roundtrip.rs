@@ -1,6 +1,9 @@
 //! End-to-end: back up generated trees, restore them, compare bytes and metadata; incremental
 //! backups, sub-path restore, streams, keys, check and corruption detection.
 
+mod support;
+use support::{options, noise, walk};
+
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -8,30 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bunker_vault::{
-    BackupOptions, CheckOptions, ChunkerParams, FileKek, InitOptions, LocalStorage, NoProgress, PasswordKek,
+    BackupOptions, CheckOptions, FileKek, LocalStorage, NoProgress, PasswordKek,
     RestoreOptions, Storage, StreamOptions, Vault, VaultError,
 };
-
-fn options() -> InitOptions {
-    InitOptions {
-        chunker: ChunkerParams { min_size: 16 * 1024, avg_size: 64 * 1024, max_size: 256 * 1024 },
-        pack_size: 1024 * 1024,
-        ..InitOptions::default()
-    }
-}
-
-/// Deterministic pseudo-random bytes.
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 fn set_mtime(path: &Path, secs: i64, nanos: i64) {
     use rustix::fs::{AtFlags, CWD, Timespec, Timestamps};
@@ -83,24 +65,6 @@ fn make_tree(root: &Path) -> bool {
         set_mtime(&root.join(p), 1_600_000_000 + i as i64 * 1000, 123_456_789);
     }
     xattrs
-}
-
-/// Relative paths of everything below `root`, sorted.
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        for e in fs::read_dir(root.join(&rel)).unwrap() {
-            let e = e.unwrap();
-            let r = rel.join(e.file_name());
-            if e.file_type().unwrap().is_dir() {
-                stack.push(r.clone());
-            }
-            out.push(r);
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Asserts that two trees are identical in bytes and metadata.

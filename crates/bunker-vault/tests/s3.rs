@@ -6,6 +6,9 @@
 //! `scripts/test`, so CI can never pass by skipping).
 #![cfg(feature = "s3")]
 
+mod support;
+use support::{noise, walk};
+
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -119,19 +122,6 @@ impl Moto {
 /// An id of 32 equal bytes `b`.
 fn id<T: std::str::FromStr<Err: std::fmt::Debug>>(b: u8) -> T {
     format!("{b:02x}").repeat(32).parse().unwrap()
-}
-
-/// Deterministic pseudo-random bytes.
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 #[test]
@@ -299,20 +289,3 @@ fn vault_round_trip_on_s3() {
     assert!(report.unindexed_packs.is_empty());
 }
 
-/// Relative paths of everything below `root`, sorted.
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        for e in fs::read_dir(root.join(&rel)).unwrap() {
-            let e = e.unwrap();
-            let r = rel.join(e.file_name());
-            if e.file_type().unwrap().is_dir() {
-                stack.push(r.clone());
-            }
-            out.push(r);
-        }
-    }
-    out.sort();
-    out
-}
