@@ -68,7 +68,7 @@ impl Fixture {
 /// The binary with no vault settings inherited from the caller's environment.
 fn bare() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bunker"));
-    for var in ["BUNKER_VAULT_PASSWORD", "BUNKER_VAULT_REPOSITORY", "BUNKER_VAULT_KEY_FILE", "RUST_LOG"] {
+    for var in ["BUNKER_VAULT_PASSWORD", "BUNKER_VAULT_PASSWORD2", "BUNKER_VAULT_REPOSITORY", "BUNKER_VAULT_KEY_FILE", "RUST_LOG"] {
         c.env_remove(var);
     }
     c
@@ -425,7 +425,7 @@ fn s3_round_trip() {
 
 #[test]
 fn help_and_usage_errors() {
-    let commands: [&[&str]; 12] = [
+    let commands: [&[&str]; 16] = [
         &[],
         &["init"],
         &["backup"],
@@ -438,6 +438,10 @@ fn help_and_usage_errors() {
         &["check"],
         &["key"],
         &["key", "rotate"],
+        &["forget"],
+        &["prune"],
+        &["copy"],
+        &["unlock"],
     ];
     for command in commands {
         let out = bare().arg("vault").args(command).arg("--help").output().unwrap();
@@ -447,4 +451,177 @@ fn help_and_usage_errors() {
     for bad in [&["vault"][..], &["vault", "backup"], &["vault", "frobnicate"], &["vault", "check", "--bogus"]] {
         assert_eq!(bare().args(bad).output().unwrap().status.code(), Some(2), "{bad:?}");
     }
+}
+
+/// Bytes of all packs in a local vault.
+fn pack_bytes(repo: &Path) -> u64 {
+    let mut total = 0;
+    let mut dirs = vec![repo.join("data")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                dirs.push(e.path());
+            } else {
+                total += e.metadata().unwrap().len();
+            }
+        }
+    }
+    total
+}
+
+#[test]
+fn forget_and_prune_free_space_and_the_rest_restores() {
+    let f = Fixture::new();
+    let src = f.path("src");
+    make_tree(&src);
+    let src_arg = src.to_str().unwrap();
+    let big = src.join("docs/deep/er/big.bin");
+    let first = f.ok(&["backup", src_arg]).trim().to_owned();
+    std::fs::write(&big, noise(3_000_000, 21)).unwrap();
+    let second = f.ok(&["backup", src_arg]).trim().to_owned();
+    std::fs::write(&big, noise(3_000_000, 22)).unwrap();
+    let third = f.ok(&["backup", src_arg]).trim().to_owned();
+    let before = pack_bytes(&f.repo);
+
+    let forgotten = f.json(&["forget", &first[..10]]);
+    assert_eq!(forgotten["forgotten"], serde_json::json!([first]), "{forgotten}");
+    assert!(forgotten.get("prune").is_none(), "forget alone does not prune: {forgotten}");
+    assert_eq!(pack_bytes(&f.repo), before, "forget deletes manifests only");
+
+    // Forgetting the first point freed only its old big.bin (700 kB): a dry run plans it.
+    let plan = f.json(&["prune", "--dry-run"]);
+    assert_eq!(plan["dry_run"], true, "{plan}");
+    assert_eq!(plan["applied"], false, "{plan}");
+    assert_eq!(plan["snapshots"], 2, "{plan}");
+    assert!(plan["plan"]["bytes_to_free"].as_u64().unwrap() > 0, "{plan}");
+    assert_eq!(pack_bytes(&f.repo), before, "a dry run changes nothing");
+    let table = f.ok(&["prune", "--dry-run", "--output", "table"]);
+    assert!(table.contains("BytesToFree") && table.contains("dry run: nothing changed"), "{table}");
+
+    // forget --prune: the second point's 3 MB big.bin goes too.
+    let out = f.json(&["forget", &second, "--prune", "--max-unused", "0%"]);
+    assert_eq!(out["forgotten"], serde_json::json!([second]), "{out}");
+    let report = &out["prune"];
+    assert_eq!(report["applied"], true, "{out}");
+    assert_eq!(report["snapshots"], 1, "{out}");
+    let freed = report["bytes_freed"].as_u64().unwrap();
+    let written = report["bytes_written"].as_u64().unwrap();
+    let after = pack_bytes(&f.repo);
+    assert!(after + 3_000_000 < before, "prune frees the forgotten data: {before} -> {after} ({out})");
+    assert!(freed > written + 3_000_000, "{out}");
+
+    let check = f.json(&["check", "--read-data"]);
+    assert_eq!(check["ok"], true, "{check}");
+    assert_eq!(check["snapshots"], 1, "{check}");
+    let target = f.path("restored");
+    f.ok(&["restore", &third, "--target", target.to_str().unwrap()]);
+    assert_same_tree(&src, &target.join("src"));
+
+    // Nothing left to do: a second prune changes nothing.
+    let again = f.json(&["prune"]);
+    assert_eq!(again["applied"], false, "{again}");
+    assert_eq!(pack_bytes(&f.repo), after);
+
+    let bad = f.run(&["prune", "--max-unused", "150%"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    let unknown = f.run(&["forget", &third, "ffffffff"]);
+    assert_eq!(unknown.status.code(), Some(1), "{}", stderr(&unknown));
+    assert_eq!(f.json(&["snapshots"]).as_array().unwrap().len(), 1, "a bad id forgets nothing");
+}
+
+#[test]
+fn copy_to_a_vault_with_another_password() {
+    let f = Fixture::new();
+    let src = f.path("src");
+    make_tree(&src);
+    std::fs::write(src.join("data.bin"), noise(2_000_000, 31)).unwrap();
+    let src_arg = src.to_str().unwrap();
+    let first = f.ok(&["backup", src_arg]).trim().to_owned();
+
+    let repo2 = f.path("repo2");
+    let with_password2 = |args: &[&str]| {
+        bare().arg("vault").arg("-r").arg(&repo2).args(args).env("BUNKER_VAULT_PASSWORD", "other secret").output().unwrap()
+    };
+    assert_success(&with_password2(&["init"]), &["init repo2"]);
+    let copy = |id: &str| {
+        let out = f.command().args(["copy", id, "--to"]).arg(&repo2).env("BUNKER_VAULT_PASSWORD2", "other secret").output().unwrap();
+        assert_success(&out, &["copy", id]);
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+
+    let c1 = copy("latest");
+    assert_eq!(c1["source_snapshot"], first.as_str(), "{c1}");
+    let copied = c1["snapshot_id"].as_str().unwrap().to_owned();
+    assert!(is_id(&copied) && copied != first, "ids are keyed per vault: {c1}");
+    assert_eq!(c1["already_present"], false);
+    let written1 = c1["bytes_written"].as_u64().unwrap();
+    assert!(written1 > 2_000_000, "{c1}");
+
+    // The target opens with its own password only, and restores the same tree.
+    let target = f.path("restored");
+    let out = with_password2(&["restore", &copied, "--target", target.to_str().unwrap()]);
+    assert_success(&out, &["restore from repo2"]);
+    assert_same_tree(&src, &target.join("src"));
+    let check = with_password2(&["check", "--read-data"]);
+    assert_success(&check, &["check repo2"]);
+
+    // Copying again writes nothing.
+    let again = copy(&first);
+    assert_eq!(again["already_present"], true, "{again}");
+    assert_eq!(again["snapshot_id"], copied.as_str());
+    assert_eq!(again["bytes_written"], 0, "{again}");
+
+    // An incremental copy writes about what the source's own backup added (the chunks
+    // around a 100 kB edit), not the whole 2 MB again.
+    let mut data = std::fs::read(src.join("data.bin")).unwrap();
+    data[1_000_000..1_100_000].copy_from_slice(&noise(100_000, 32));
+    std::fs::write(src.join("data.bin"), data).unwrap();
+    let backup = f.ok(&["backup", src_arg, "--json"]);
+    let added = serde_json::from_str::<Value>(backup.lines().last().unwrap()).unwrap()["bytes_added"].as_u64().unwrap();
+    let c2 = copy("latest");
+    let written2 = c2["bytes_written"].as_u64().unwrap();
+    assert!(written2 > 0 && written2 < written1, "{c2}");
+    assert!(written2 * 10 <= added * 11 + 10_000, "copy wrote {written2} for {added} added by the backup: {c2}");
+
+    // A key file works for the target too, and a missing target key is a usage error.
+    let repo3 = f.path("repo3");
+    let key3 = f.path("key3");
+    let init3 = bare().arg("vault").arg("-r").arg(&repo3).arg("--key-file").arg(&key3).arg("init").output().unwrap();
+    assert_success(&init3, &["init repo3"]);
+    let table = f.ok(&["copy", "latest", "--to", repo3.to_str().unwrap(), "--to-key-file", key3.to_str().unwrap(), "--output", "table"]);
+    assert!(table.contains("BytesWritten"), "{table}");
+    let no_key = f.run(&["copy", "latest", "--to", repo2.to_str().unwrap()]);
+    assert_eq!(no_key.status.code(), Some(2), "{}", stderr(&no_key));
+    assert!(stderr(&no_key).contains("BUNKER_VAULT_PASSWORD2"), "{}", stderr(&no_key));
+    let nowhere = f.run(&["copy", "latest", "--to", f.path("nowhere").to_str().unwrap(), "--to-key-file", key3.to_str().unwrap()]);
+    assert_eq!(nowhere.status.code(), Some(1));
+    assert!(stderr(&nowhere).contains("no vault at"), "{}", stderr(&nowhere));
+}
+
+#[test]
+fn unlock_removes_locks_of_gone_processes_only() {
+    let f = Fixture::new();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_owned();
+    let write_lock = |name: char, host: &str, pid: u32| {
+        let lock = serde_json::json!({
+            "version": 1, "kind": "exclusive", "operation": "prune", "hostname": host, "pid": pid,
+            "created": "2025-01-01T00:00:00Z", "expires": "2999-01-01T00:00:00Z",
+        });
+        std::fs::create_dir_all(f.repo.join("locks")).unwrap();
+        std::fs::write(f.repo.join("locks").join(name.to_string().repeat(64)), lock.to_string()).unwrap();
+    };
+    // A killed holder on this host (pid above any pid_max), a live one, one on another host.
+    write_lock('a', &host, 5_000_000);
+    write_lock('b', &host, std::process::id());
+    write_lock('c', "elsewhere", 5_000_000);
+    let out = f.json(&["unlock"]);
+    let removed = out["removed"].as_array().unwrap();
+    assert_eq!(removed.len(), 1, "{out}");
+    assert_eq!(removed[0]["id"], "a".repeat(64));
+    assert_eq!(removed[0]["reason"], "holder no longer runs");
+    assert_eq!(out["kept"].as_array().unwrap().len(), 2, "{out}");
+    let out = f.json(&["unlock", "--remove-all"]);
+    assert_eq!(out["removed"].as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(std::fs::read_dir(f.repo.join("locks")).unwrap().count(), 0);
 }
