@@ -508,6 +508,7 @@ fn run(scale: &Scale) {
         }
         repo.verify(&scratch);
         let left = objects(&repo.path).tmp.len();
+        assert_eq!(left, 0, "prune removes what interrupted writes left behind");
         tmp_left += left;
         println!(
             "final prune of {}: {unindexed} unindexed packs before, {} bytes freed, {} written; {left} .tmp files left",

@@ -41,7 +41,7 @@
 //! | copy from source ∥ prune on source | yes: packs vanish mid-read (copy fails, nothing lost) | copy takes a shared lock on the source |
 //! | prune ∥ prune | yes: both delete | exclusive vs exclusive |
 //! | forget ∥ anything | no: it only deletes manifests; a prune that already planned keeps a little garbage for next time | no lock |
-//! | restore, check, ls ∥ prune | reads may fail mid-way (nothing lost) | callers hold [`Vault::lock`] shared around them (the CLI does) |
+//! | restore, check, ls ∥ prune | reads may fail mid-way (nothing lost) | a caller that must not fail holds [`Vault::lock`] shared; the CLI does not, so a stuck lock never blocks a restore |
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -108,6 +108,32 @@ impl LockInfo {
     pub fn is_stale(&self, now: jiff::Timestamp) -> bool {
         self.expires <= now
     }
+
+    /// Whether its holder is known to be gone: it ran on this host and that process no
+    /// longer runs (killed, crashed). Such a lock protects nothing, so nobody waits for it
+    /// to expire. Hosts sharing a name across PID namespaces would defeat this; give them
+    /// distinct host names.
+    pub fn holder_is_gone(&self) -> bool {
+        self.hostname == hostname() && !process_runs(self.pid)
+    }
+
+    /// Whether the lock no longer protects anything: expired, or its holder is gone.
+    pub fn is_abandoned(&self, now: jiff::Timestamp) -> bool {
+        self.is_stale(now) || self.holder_is_gone()
+    }
+}
+
+/// Whether `pid` is a live process on this host (a zombie is not: it will never run
+/// again). Without `/proc` nothing can be told, so every process counts as running.
+pub fn process_runs(pid: u32) -> bool {
+    if !std::path::Path::new("/proc/self").exists() {
+        return true;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the first field after the command name, which may hold spaces or `)`.
+        Ok(stat) => stat.rsplit_once(')').is_none_or(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
 }
 
 /// How locks are held and waited for.
@@ -129,7 +155,7 @@ impl Default for LockOptions {
 /// The first live lock in `others` that conflicts with taking one of `kind` at `now`: pure,
 /// so the decision can be tested without storage.
 pub fn find_conflict(kind: LockKind, others: &[(LockId, LockInfo)], now: jiff::Timestamp) -> Option<&(LockId, LockInfo)> {
-    others.iter().find(|(_, info)| !info.is_stale(now) && kind.conflicts_with(info.kind))
+    others.iter().find(|(_, info)| !info.is_abandoned(now) && kind.conflicts_with(info.kind))
 }
 
 #[derive(Debug)]
@@ -261,8 +287,8 @@ pub fn acquire(storage: &Arc<dyn Storage>, kind: LockKind, operation: &str, opti
             }
         };
         let now = jiff::Timestamp::now();
-        for (stale, _) in found.iter().filter(|(_, i)| i.is_stale(now)) {
-            tracing::info!(lock = %stale, "removing stale lock");
+        for (stale, info) in found.iter().filter(|(_, i)| i.is_abandoned(now)) {
+            tracing::info!(lock = %stale, holder = %info.hostname, pid = info.pid, "removing an expired lock or one whose process is gone");
             let _ = storage.delete(&ObjectKey::Lock(*stale));
         }
         let Some((holder_id, holder)) = find_conflict(kind, &found, now) else {
@@ -404,5 +430,26 @@ mod tests {
         std::thread::sleep(Duration::from_millis(1000));
         g.ensure_valid().unwrap();
         assert!(acquire(&storage, LockKind::Shared, "backup", &short).is_err());
+    }
+
+    #[test]
+    fn a_lock_whose_process_is_gone_does_not_block() {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::default());
+        let quick = LockOptions { lifetime: Duration::from_secs(60), wait: Duration::from_millis(50) };
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        let far = expiry(jiff::Timestamp::now(), Duration::from_secs(3600));
+        let held = LockInfo { hostname: hostname(), pid: gone, ..info(LockKind::Exclusive, far) };
+        let live = LockInfo { hostname: hostname(), pid: std::process::id(), ..info(LockKind::Exclusive, far) };
+        assert!(held.holder_is_gone() && !live.holder_is_gone());
+        let dead = LockId::random();
+        storage.write(&ObjectKey::Lock(dead), &encode(&held)).unwrap();
+        let g = acquire(&storage, LockKind::Shared, "backup", &quick).unwrap();
+        assert!(!storage.exists(&ObjectKey::Lock(dead)).unwrap(), "the dead holder's lock was removed");
+        drop(g);
+        // A live process on this host still blocks.
+        storage.write(&ObjectKey::Lock(LockId::random()), &encode(&live)).unwrap();
+        assert!(acquire(&storage, LockKind::Shared, "backup", &quick).is_err());
     }
 }

@@ -232,6 +232,8 @@ pub struct PruneReport {
     pub index_files_removed: usize,
     /// The index file that replaced them (none when nothing is left to index).
     pub new_index: Option<IndexId>,
+    /// Bytes of interrupted writes (temporary files of killed processes) removed.
+    pub incomplete_bytes_removed: u64,
     /// Wall time.
     pub duration: Duration,
 }
@@ -324,8 +326,13 @@ impl Vault {
             bytes_written: 0,
             index_files_removed: 0,
             new_index: None,
+            incomplete_bytes_removed: 0,
             duration: Duration::ZERO,
         };
+        if !options.dry_run {
+            // Under the exclusive lock no writer runs: every temporary file is a leftover.
+            report.incomplete_bytes_removed = self.storage.remove_incomplete()?;
+        }
         if !options.dry_run && !report.plan.is_empty() {
             self.apply_prune(&inputs, &lock, &mut report)?;
         }

@@ -145,6 +145,12 @@ pub trait Storage: Send + Sync + fmt::Debug {
     fn delete(&self, key: &ObjectKey) -> Result<()>;
     /// Whether the object exists.
     fn exists(&self, key: &ObjectKey) -> Result<bool>;
+    /// Removes what interrupted writes left behind (temporary files of a killed process)
+    /// and returns the bytes freed. Prune calls it under its exclusive lock, when no writer
+    /// can be running. Storage whose writes are atomic by nature (an S3 PUT) leaves nothing.
+    fn remove_incomplete(&self) -> Result<u64> {
+        Ok(0)
+    }
 }
 
 #[cfg(test)]

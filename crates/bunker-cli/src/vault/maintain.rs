@@ -209,7 +209,7 @@ fn stale_reason(info: &LockInfo, now: jiff::Timestamp, this_host: Option<&str>) 
     if info.is_stale(now) {
         return Some("expired");
     }
-    if this_host == Some(info.hostname.as_str()) && !process_runs(info.pid) {
+    if this_host == Some(info.hostname.as_str()) && !bunker_vault::lock::process_runs(info.pid) {
         return Some("holder no longer runs");
     }
     None
@@ -218,19 +218,6 @@ fn stale_reason(info: &LockInfo, now: jiff::Timestamp, this_host: Option<&str>) 
 /// The host name as the library records it in locks.
 fn this_host() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|s| s.trim().to_owned())
-}
-
-/// Whether `pid` is a live process (a zombie is not: it will never run again). Without
-/// `/proc` nothing can be told, so every process counts as running.
-fn process_runs(pid: u32) -> bool {
-    if !std::path::Path::new("/proc/self").exists() {
-        return true;
-    }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state is the first field after the command name, which may hold spaces or `)`.
-        Ok(stat) => stat.rsplit_once(')').is_none_or(|(_, rest)| !rest.trim_start().starts_with('Z')),
-        Err(_) => false,
-    }
 }
 
 /// `unlock`: removes stale locks, or every lock with `--remove-all`.

@@ -161,4 +161,33 @@ impl Storage for LocalStorage {
             Err(e) => Err(Self::err("stat", key, e)),
         }
     }
+
+    fn remove_incomplete(&self) -> Result<u64> {
+        let mut freed = 0;
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(VaultError::io("list", dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| VaultError::io("list", &dir, e))?;
+                let ft = entry.file_type().map_err(|e| VaultError::io("list", entry.path(), e))?;
+                if ft.is_dir() {
+                    // Lock objects are written by acquirers at any time, even while an
+                    // exclusive lock is held: their temporary files may be in flight.
+                    if entry.path() != self.root.join(ObjectKind::Lock.dir()) {
+                        dirs.push(entry.path());
+                    }
+                } else if entry.file_name().as_encoded_bytes().starts_with(b".tmp-") {
+                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                    fs::remove_file(entry.path()).map_err(|e| VaultError::io("remove", entry.path(), e))?;
+                    tracing::info!(file = %entry.path().display(), size, "removed an interrupted write");
+                    freed += size;
+                }
+            }
+        }
+        Ok(freed)
+    }
 }
