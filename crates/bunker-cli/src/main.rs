@@ -52,7 +52,7 @@ enum Command {
     /// every account gets.
     Demo,
     /// The vault engine directly, in restic's habits: init, backup, restore, snapshots, ls,
-    /// diff, check, key rotation (for power users and benchmarks).
+    /// diff, check, forget, prune, copy, unlock, key rotation (for power users and benchmarks).
     Vault(vault::VaultArgs),
 }
 
