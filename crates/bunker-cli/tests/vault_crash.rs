@@ -508,7 +508,9 @@ fn run(scale: &Scale) {
         }
         repo.verify(&scratch);
         let left = objects(&repo.path).tmp.len();
-        assert_eq!(left, 0, "prune removes what interrupted writes left behind");
+        // Lock-object temporaries stay until they are old (a live acquirer may be writing one).
+        let data_left: Vec<String> = objects(&repo.path).tmp.into_iter().filter(|t| !t.starts_with("locks/")).collect();
+        assert!(data_left.is_empty(), "prune removes what interrupted writes left behind: {data_left:?}");
         tmp_left += left;
         println!(
             "final prune of {}: {unindexed} unindexed packs before, {} bytes freed, {} written; {left} .tmp files left",

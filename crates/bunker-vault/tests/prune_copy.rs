@@ -221,6 +221,15 @@ fn backup_racing_prune_loses_nothing() {
             }
             (applied, forgotten)
         });
+        // Stops the pruner however this thread ends, so a failed backup fails the test
+        // instead of leaving the pruner looping.
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let stop = StopOnDrop(&done);
         let mut parent = first.snapshot_id;
         for round in 1..=rounds {
             // Each round drops a batch, adds one and rewrites a shared file.
@@ -238,7 +247,7 @@ fn backup_racing_prune_loses_nothing() {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
-        done.store(true, Ordering::SeqCst);
+        drop(stop);
         pruning.join().unwrap()
     });
     eprintln!("race: {rounds} backups, {prunes_applied} prunes applied, {} snapshots forgotten", forgotten.len());

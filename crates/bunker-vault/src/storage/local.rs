@@ -122,7 +122,12 @@ impl Storage for LocalStorage {
                 let Some(key) = name.to_str().and_then(|n| ObjectKey::from_name(kind, n)) else {
                     continue; // temporary files and strangers
                 };
-                let size = entry.metadata().map_err(|e| VaultError::io("stat", entry.path(), e))?.len();
+                let size = match entry.metadata() {
+                    Ok(m) => m.len(),
+                    // Deleted between the listing and the stat (a released lock): not there.
+                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                    Err(e) => return Err(VaultError::io("stat", entry.path(), e)),
+                };
                 out.push(ObjectInfo { key, size });
             }
         }
@@ -163,6 +168,11 @@ impl Storage for LocalStorage {
     }
 
     fn remove_incomplete(&self) -> Result<u64> {
+        // Lock objects are written by acquirers at any time, even while an exclusive lock is
+        // held, so a temporary file under `locks/` is only garbage once it is old: no write
+        // takes minutes.
+        const LOCK_TMP_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+        let locks = self.root.join(ObjectKind::Lock.dir());
         let mut freed = 0;
         let mut dirs = vec![self.root.clone()];
         while let Some(dir) = dirs.pop() {
@@ -175,17 +185,24 @@ impl Storage for LocalStorage {
                 let entry = entry.map_err(|e| VaultError::io("list", &dir, e))?;
                 let ft = entry.file_type().map_err(|e| VaultError::io("list", entry.path(), e))?;
                 if ft.is_dir() {
-                    // Lock objects are written by acquirers at any time, even while an
-                    // exclusive lock is held: their temporary files may be in flight.
-                    if entry.path() != self.root.join(ObjectKind::Lock.dir()) {
-                        dirs.push(entry.path());
-                    }
-                } else if entry.file_name().as_encoded_bytes().starts_with(b".tmp-") {
-                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                    fs::remove_file(entry.path()).map_err(|e| VaultError::io("remove", entry.path(), e))?;
-                    tracing::info!(file = %entry.path().display(), size, "removed an interrupted write");
-                    freed += size;
+                    dirs.push(entry.path());
+                    continue;
                 }
+                if !entry.file_name().as_encoded_bytes().starts_with(b".tmp-") {
+                    continue;
+                }
+                let Ok(meta) = entry.metadata() else { continue }; // gone meanwhile
+                let age = meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
+                if dir == locks && age < LOCK_TMP_AGE {
+                    continue;
+                }
+                match fs::remove_file(entry.path()) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                    Err(e) => return Err(VaultError::io("remove", entry.path(), e)),
+                }
+                tracing::info!(file = %entry.path().display(), size = meta.len(), "removed an interrupted write");
+                freed += meta.len();
             }
         }
         Ok(freed)
