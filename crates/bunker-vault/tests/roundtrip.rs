@@ -2,102 +2,17 @@
 //! backups, sub-path restore, streams, keys, check and corruption detection.
 
 mod support;
-use support::{options, noise, walk};
+use support::{assert_same_tree, make_tree, noise, options, walk};
 
-use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bunker_vault::{
     BackupOptions, CheckOptions, FileKek, LocalStorage, NoProgress, PasswordKek,
     RestoreOptions, Storage, StreamOptions, Vault, VaultError,
 };
-
-fn set_mtime(path: &Path, secs: i64, nanos: i64) {
-    use rustix::fs::{AtFlags, CWD, Timespec, Timestamps};
-    let t = Timespec { tv_sec: secs, tv_nsec: nanos };
-    rustix::fs::utimensat(CWD, path, &Timestamps { last_access: t, last_modification: t }, AtFlags::SYMLINK_NOFOLLOW)
-        .unwrap();
-}
-
-/// Builds the reference tree; returns whether user xattrs are supported here.
-fn make_tree(root: &Path) -> bool {
-    fs::create_dir_all(root.join("a/b/c")).unwrap();
-    fs::create_dir_all(root.join("empty-dir")).unwrap();
-    fs::create_dir_all(root.join("ünïcødé ✓")).unwrap();
-    fs::write(root.join("empty"), b"").unwrap();
-    fs::write(root.join("a/b/c/deep.txt"), b"deep file").unwrap();
-    fs::write(root.join("ünïcødé ✓/日本語.txt"), "こんにちは".repeat(100)).unwrap();
-    for i in 0..20u64 {
-        fs::write(root.join(format!("a/file{i:02}.bin")), noise(50_000 + i as usize * 3000, i)).unwrap();
-    }
-    fs::write(root.join("a/b/text.txt"), "the quick brown fox\n".repeat(20_000)).unwrap();
-    fs::write(root.join("a/b/big.bin"), noise(1_500_000, 99)).unwrap();
-    // Sparse: 24 MiB with two data islands.
-    let sparse = fs::File::create(root.join("sparse.img")).unwrap();
-    sparse.set_len(24 * 1024 * 1024).unwrap();
-    {
-        use std::os::unix::fs::FileExt;
-        sparse.write_all_at(&noise(100_000, 5), 1024 * 1024).unwrap();
-        sparse.write_all_at(&noise(100_000, 6), 20 * 1024 * 1024).unwrap();
-    }
-    drop(sparse);
-    // Links.
-    std::os::unix::fs::symlink("a/b/c/deep.txt", root.join("link-rel")).unwrap();
-    std::os::unix::fs::symlink("/nonexistent/target", root.join("link-dangling")).unwrap();
-    fs::write(root.join("a/hard1"), b"shared by two names").unwrap();
-    fs::hard_link(root.join("a/hard1"), root.join("a/b/hard2")).unwrap();
-    // Modes.
-    fs::write(root.join("a/exec.sh"), b"#!/bin/sh\necho hi\n").unwrap();
-    fs::set_permissions(root.join("a/exec.sh"), fs::Permissions::from_mode(0o755)).unwrap();
-    fs::write(root.join("a/private"), b"secret").unwrap();
-    fs::set_permissions(root.join("a/private"), fs::Permissions::from_mode(0o600)).unwrap();
-    fs::write(root.join("a/readonly"), b"ro").unwrap();
-    fs::set_permissions(root.join("a/readonly"), fs::Permissions::from_mode(0o444)).unwrap();
-    fs::set_permissions(root.join("empty-dir"), fs::Permissions::from_mode(0o750)).unwrap();
-    let xattrs = xattr::set(root.join("a/b/text.txt"), "user.bunker", b"tagged").is_ok();
-    // mtimes, deepest first so directory times stick.
-    let mut all = walk(root);
-    all.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    for (i, p) in all.iter().enumerate() {
-        set_mtime(&root.join(p), 1_600_000_000 + i as i64 * 1000, 123_456_789);
-    }
-    xattrs
-}
-
-/// Asserts that two trees are identical in bytes and metadata.
-/// `whole` is false for sub-path restores, where link partners outside the sub-path are absent.
-fn assert_same_tree(src: &Path, dst: &Path, xattrs: bool, whole: bool) {
-    let (a, b) = (walk(src), walk(dst));
-    assert_eq!(a, b, "entry lists differ");
-    let mut inodes: HashMap<u64, u64> = HashMap::new();
-    for rel in &a {
-        let (p, q) = (src.join(rel), dst.join(rel));
-        let (m, n) = (fs::symlink_metadata(&p).unwrap(), fs::symlink_metadata(&q).unwrap());
-        assert_eq!(m.file_type(), n.file_type(), "{rel:?} type");
-        assert_eq!((m.mtime(), m.mtime_nsec()), (n.mtime(), n.mtime_nsec()), "{rel:?} mtime");
-        if m.file_type().is_symlink() {
-            assert_eq!(fs::read_link(&p).unwrap(), fs::read_link(&q).unwrap(), "{rel:?} target");
-            continue;
-        }
-        assert_eq!(m.mode() & 0o7777, n.mode() & 0o7777, "{rel:?} mode");
-        if m.is_file() {
-            assert_eq!(fs::read(&p).unwrap(), fs::read(&q).unwrap(), "{rel:?} content");
-            // Hard-link identity: files sharing an inode in the source share one in the copy.
-            if let Some(prev) = inodes.insert(m.ino(), n.ino()) {
-                assert_eq!(prev, n.ino(), "{rel:?} hard link");
-            }
-            if whole {
-                assert_eq!(m.nlink(), n.nlink(), "{rel:?} link count");
-            }
-        }
-        if xattrs {
-            assert_eq!(xattr::get(&p, "user.bunker").unwrap(), xattr::get(&q, "user.bunker").unwrap(), "{rel:?} xattr");
-        }
-    }
-}
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -158,6 +73,18 @@ fn round_trip_incremental_subpath_and_check() {
     let out2 = s.root.join("restore2");
     vault.restore(second.snapshot_id, &RestoreOptions::new(&out2), &NoProgress).unwrap();
     assert_same_tree(&src, &out2.join("data"), xattrs, true);
+
+    // Restoring over an earlier restore that was tampered with: longer files, data inside
+    // the sparse file's holes, a symlink where a file belongs, a stray file in a directory.
+    let old = out2.join("data");
+    fs::write(old.join("a/file00.bin"), noise(400_000, 42)).unwrap();
+    fs::write(old.join("sparse.img"), vec![0xAB; 24 * 1024 * 1024]).unwrap();
+    fs::remove_file(old.join("a/exec.sh")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", old.join("a/exec.sh")).unwrap();
+    fs::set_permissions(old.join("a/readonly"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(old.join("a/readonly"), b"rw now, and longer").unwrap();
+    vault.restore(second.snapshot_id, &RestoreOptions::new(&out2), &NoProgress).unwrap();
+    assert_same_tree(&src, &old, xattrs, true);
 
     // Listing and diff.
     let snaps = vault.snapshots().unwrap();

@@ -7,7 +7,7 @@
 #![cfg(feature = "s3")]
 
 mod support;
-use support::{noise, walk};
+use support::{assert_same_tree, make_tree, noise, options, set_mtime};
 
 use std::fs;
 use std::io::{Read, Write};
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bunker_vault::storage::{S3Config, S3Storage};
 use bunker_vault::{
-    BackupOptions, CheckOptions, ChunkerParams, FileKek, IndexId, InitOptions, NoProgress, ObjectKey, ObjectKind,
+    BackupOptions, CheckOptions, FileKek, IndexId, NoProgress, ObjectKey, ObjectKind,
     PackId, RestoreOptions, SnapshotId, Storage, Vault, VaultError,
 };
 
@@ -240,26 +240,16 @@ fn vault_round_trip_on_s3() {
     let Some(moto) = start_moto() else { return };
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("data");
-    fs::create_dir_all(src.join("a/b/c")).unwrap();
-    fs::create_dir_all(src.join("empty-dir")).unwrap();
-    fs::write(src.join("empty"), b"").unwrap();
-    fs::write(src.join("a/b/c/deep.txt"), b"deep file").unwrap();
-    fs::write(src.join("ünïcødé.txt"), "こんにちは".repeat(100)).unwrap();
-    for i in 0..12u64 {
-        fs::write(src.join(format!("a/file{i:02}.bin")), noise(40_000 + i as usize * 5000, i)).unwrap();
-    }
-    fs::write(src.join("a/b/text.txt"), "the quick brown fox\n".repeat(20_000)).unwrap();
-    // Larger than a pack, so several packs and ranged reads are exercised.
-    fs::write(src.join("a/b/big.bin"), noise(2_500_000, 99)).unwrap();
-    std::os::unix::fs::symlink("a/b/c/deep.txt", src.join("link")).unwrap();
+    // The same tree as the local round trip (modes, mtimes, hard links, a sparse file,
+    // unicode names, symlinks, empty files and directories), plus a file larger than a pack
+    // so several packs and ranged reads are exercised.
+    let xattrs = make_tree(&src);
+    fs::write(src.join("a/b/big2.bin"), noise(2_500_000, 98)).unwrap();
+    set_mtime(&src.join("a/b/big2.bin"), 1_500_000_000, 7);
 
     let kek = FileKek::generate(dir.path().join("vault.key")).unwrap();
     let storage: Arc<dyn Storage> = Arc::new(moto.storage("vault", "backups/host1"));
-    let options = InitOptions {
-        chunker: ChunkerParams { min_size: 16 * 1024, avg_size: 64 * 1024, max_size: 256 * 1024 },
-        pack_size: 1024 * 1024,
-        ..InitOptions::default()
-    };
+    let options = options();
     let vault = Vault::init(storage.clone(), &kek, options.clone()).unwrap();
     assert!(matches!(Vault::init(storage.clone(), &kek, options), Err(VaultError::AlreadyInitialized)));
     let summary = vault.backup(&[&src], &BackupOptions::default(), &NoProgress).unwrap();
@@ -271,17 +261,7 @@ fn vault_round_trip_on_s3() {
     let vault = Vault::open(storage, &kek).unwrap();
     let out = dir.path().join("restored");
     vault.restore(summary.snapshot_id, &RestoreOptions::new(&out), &NoProgress).unwrap();
-    let files = walk(&src);
-    assert_eq!(files, walk(&out.join("data")), "entry lists differ");
-    for rel in &files {
-        let (a, b) = (src.join(rel), out.join("data").join(rel));
-        let m = fs::symlink_metadata(&a).unwrap();
-        if m.file_type().is_symlink() {
-            assert_eq!(fs::read_link(&a).unwrap(), fs::read_link(&b).unwrap(), "{rel:?}");
-        } else if m.is_file() {
-            assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap(), "{rel:?}");
-        }
-    }
+    assert_same_tree(&src, &out.join("data"), xattrs, true);
 
     let report = vault.check(&CheckOptions { read_data: true, ..Default::default() }, &NoProgress).unwrap();
     assert!(report.is_ok(), "{report:?}");
