@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{PolicyError, Rule};
@@ -21,79 +21,97 @@ pub const DEFAULT_START_WINDOW_MINUTES: i64 = 480;
 /// AWS Backup's default completion window: 7 days.
 pub const DEFAULT_COMPLETION_WINDOW_MINUTES: i64 = 10_080;
 
+fn default_schedule() -> String {
+    DEFAULT_SCHEDULE.to_owned()
+}
+
+fn default_start_window() -> i64 {
+    DEFAULT_START_WINDOW_MINUTES
+}
+
+fn default_completion_window() -> i64 {
+    DEFAULT_COMPLETION_WINDOW_MINUTES
+}
+
 /// An AWS Backup plan (`BackupPlan`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct BackupPlan {
     /// `BackupPlanName`.
     pub backup_plan_name: String,
     /// `Rules`.
     pub rules: Vec<BackupRule>,
     /// `AdvancedBackupSettings`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub advanced_backup_settings: Vec<AdvancedBackupSetting>,
 }
 
 /// An AWS Backup rule (`BackupRule`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct BackupRule {
     /// `RuleName`.
     pub rule_name: String,
+    /// `RuleId`: assigned by the service when a plan version is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
     /// `TargetBackupVaultName`.
     pub target_backup_vault_name: String,
     /// `ScheduleExpression`.
+    #[serde(default = "default_schedule")]
     pub schedule_expression: String,
     /// `ScheduleExpressionTimezone` (UTC when absent).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_expression_timezone: Option<String>,
     /// `StartWindowMinutes`.
+    #[serde(default = "default_start_window")]
     pub start_window_minutes: i64,
     /// `CompletionWindowMinutes`.
+    #[serde(default = "default_completion_window")]
     pub completion_window_minutes: i64,
     /// `Lifecycle`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Lifecycle>,
     /// `RecoveryPointTags`.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub recovery_point_tags: BTreeMap<String, String>,
     /// `CopyActions`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub copy_actions: Vec<CopyAction>,
     /// `EnableContinuousBackup`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_continuous_backup: Option<bool>,
 }
 
 /// `Lifecycle`.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Lifecycle {
     /// `MoveToColdStorageAfterDays`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub move_to_cold_storage_after_days: Option<i64>,
     /// `DeleteAfterDays`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_after_days: Option<i64>,
     /// `OptInToArchiveForSupportedResources`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opt_in_to_archive_for_supported_resources: Option<bool>,
 }
 
 /// `CopyAction`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct CopyAction {
     /// `DestinationBackupVaultArn`.
     pub destination_backup_vault_arn: String,
     /// `Lifecycle`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Lifecycle>,
 }
 
 /// `AdvancedBackupSetting`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct AdvancedBackupSetting {
     /// `ResourceType` (`EC2`).
     pub resource_type: String,
@@ -102,30 +120,30 @@ pub struct AdvancedBackupSetting {
 }
 
 /// An AWS Backup selection (`BackupSelection`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct BackupSelection {
     /// `SelectionName`.
     pub selection_name: String,
     /// `IamRoleArn`.
     pub iam_role_arn: String,
     /// `Resources`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
     /// `NotResources`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_resources: Vec<String>,
     /// `ListOfTags`: any one matching tag selects (OR).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub list_of_tags: Vec<TagCondition>,
     /// `Conditions`: all must hold (AND).
-    #[serde(skip_serializing_if = "Conditions::is_empty")]
+    #[serde(default, skip_serializing_if = "Conditions::is_empty")]
     pub conditions: Conditions,
 }
 
 /// One `ListOfTags` entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TagCondition {
     /// Always `STRINGEQUALS`.
     pub condition_type: String,
@@ -136,20 +154,20 @@ pub struct TagCondition {
 }
 
 /// `Conditions` of a selection.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Conditions {
     /// `StringEquals`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub string_equals: Vec<ConditionParameter>,
     /// `StringNotEquals`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub string_not_equals: Vec<ConditionParameter>,
     /// `StringLike`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub string_like: Vec<ConditionParameter>,
     /// `StringNotLike`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub string_not_like: Vec<ConditionParameter>,
 }
 
@@ -161,8 +179,8 @@ impl Conditions {
 }
 
 /// `ConditionParameter`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct ConditionParameter {
     /// `ConditionKey`.
     pub condition_key: String,
@@ -171,8 +189,8 @@ pub struct ConditionParameter {
 }
 
 /// One plan as it runs in one account and Region, with its selections and tags.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct EffectivePlan {
     /// The Region the plan runs in.
     pub region: String,
@@ -181,7 +199,7 @@ pub struct EffectivePlan {
     /// Its resource assignments.
     pub selections: Vec<BackupSelection>,
     /// `BackupPlanTags`.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub backup_plan_tags: BTreeMap<String, String>,
 }
 
@@ -275,6 +293,7 @@ pub(crate) fn from_effective(doc: &Value, account_id: &str) -> Vec<EffectivePlan
 
 fn rule(name: &str, r: &Value) -> BackupRule {
     BackupRule {
+        rule_id: None,
         rule_name: name.to_owned(),
         target_backup_vault_name: text(r, "target_backup_vault_name").unwrap_or_default(),
         schedule_expression: text(r, "schedule_expression").unwrap_or_else(|| DEFAULT_SCHEDULE.to_owned()),
