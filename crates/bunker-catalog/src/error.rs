@@ -7,7 +7,7 @@ use crate::ids::InvalidId;
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     /// The URL names a database Bunker cannot open (yet).
-    #[error("unsupported catalog URL {0:?}: expected sqlite://PATH (PostgreSQL support comes later)")]
+    #[error("unsupported catalog URL {0:?}: expected sqlite://PATH or postgresql://USER@HOST:PORT/DB")]
     UnsupportedUrl(String),
     /// The database could not be opened or created.
     #[error("cannot open catalog {location}: {source}")]

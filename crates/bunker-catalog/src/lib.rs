@@ -6,91 +6,151 @@
 //! for changes. A `Tx` dropped without [`Tx::commit`] rolls back, so a service can check
 //! everything, write several rows, and leave nothing behind when any step fails.
 //!
-//! SQL is kept portable between SQLite and PostgreSQL (`$n` placeholders, no SQLite-only
-//! syntax); the embedded SQLite catalog is the only backend so far.
+//! The same SQL and migrations serve SQLite (embedded default) and PostgreSQL, through
+//! sqlx's `Any` driver: `$n` placeholders, BIGINT times, no backend-only syntax except how
+//! a transaction opens ([`Catalog::write`]).
 
 mod error;
 mod ids;
+mod jobs;
 mod model;
 mod org;
+mod plans;
 mod policies;
+mod resources;
 mod units;
 
 use std::path::Path;
-use std::str::FromStr;
+use std::sync::Once;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use sqlx::Sqlite;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor};
 
 pub use error::{CatalogError, Result};
 pub use ids::{
     AccountId, CreateAccountRequestId, InvalidId, OrganizationId, OuId, ParentId, PolicyId, PolicyType, RootId,
     TargetId, TargetKind,
 };
+pub use jobs::{BackupJobRow, JobFilter, ProtectedResourceRow, RecoveryPointRow, RestoreJobRow};
 pub use model::{Account, Organization, OrganizationalUnit, Policy, PolicyAttachment, PolicyTypeStatus, Root};
+pub use plans::{BackupPlanRow, PlanVersion, SelectionRow};
+pub use resources::{BackupVault, Resource, Tags};
 
 /// The schema, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
-/// How long a writer waits for another writer's lock before giving up.
+/// How long a writer waits for another writer's lock before giving up (SQLite).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which database is underneath. The SQL is the same; transactions open differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one file, WAL mode.
+    Sqlite,
+    /// A PostgreSQL server, for many concurrent writers and large catalogs.
+    Postgres,
+}
 
 /// An open catalog.
 #[derive(Debug, Clone)]
 pub struct Catalog {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
+static DRIVERS: Once = Once::new();
+
 impl Catalog {
-    /// Opens the catalog at `url` (`sqlite://PATH?mode=rwc` or `sqlite::memory:`), creating
-    /// and migrating it as needed.
+    /// Opens the catalog at `url`, creating (SQLite) and migrating it as needed:
+    /// `sqlite://PATH?mode=rwc`, `sqlite::memory:`, or `postgresql://USER@HOST:PORT/DB`.
     pub async fn open(url: &str) -> Result<Self> {
-        if !url.starts_with("sqlite:") {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
             return Err(CatalogError::UnsupportedUrl(url.to_owned()));
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|source| CatalogError::Open { location: url.to_owned(), source })?;
-        Self::connect(options, url).await
+        };
+        Self::connect(url, backend, &redact(url)).await
     }
 
     /// Opens (creating if missing) the SQLite catalog file at `path`. Unlike a URL, any
     /// path works, whatever characters it holds.
     pub async fn open_file(path: &Path) -> Result<Self> {
-        let options = SqliteConnectOptions::new().filename(path).create_if_missing(true);
-        Self::connect(options, &path.display().to_string()).await
+        let url = sqlx::sqlite::SqliteConnectOptions::new().filename(path).create_if_missing(true).to_url_lossy();
+        Self::connect(url.as_str(), Backend::Sqlite, &path.display().to_string()).await
     }
 
-    async fn connect(options: SqliteConnectOptions, location: &str) -> Result<Self> {
-        let in_memory = location.contains(":memory:") || location.contains("mode=memory");
-        let options = options
-            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+    async fn connect(url: &str, backend: Backend, location: &str) -> Result<Self> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let open_error = |source| CatalogError::Open { location: location.to_owned(), source };
+        let options: AnyConnectOptions = url.parse().map_err(open_error)?;
+        let in_memory = backend == Backend::Sqlite && (url.contains(":memory:") || url.contains("mode=memory"));
         // An in-memory database lives in one connection: never open a second one.
-        let max = if in_memory { 1 } else { 4 };
-        let pool = SqlitePoolOptions::new()
+        let max = if in_memory { 1 } else if backend == Backend::Sqlite { 4 } else { 8 };
+        let pool = AnyPoolOptions::new()
             .max_connections(max)
             .min_connections(u32::from(in_memory))
             .idle_timeout(None)
             .max_lifetime(None)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        let journal = if in_memory { "MEMORY" } else { "WAL" };
+                        // Values are ours, not user input: assembling the statement is safe.
+                        let pragmas = format!(
+                            "PRAGMA journal_mode = {journal}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                            BUSY_TIMEOUT.as_millis()
+                        );
+                        conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas)))
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
-            .map_err(|source| CatalogError::Open { location: location.to_owned(), source })?;
+            .map_err(open_error)?;
+        if backend == Backend::Postgres {
+            // Two processes migrating one fresh database at once: the second waits.
+            let mut conn = pool.acquire().await?;
+            let mut tx = conn.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7262011)").execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, backend })
+    }
+
+    /// Which database is underneath.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// A transaction for reading: every query in it sees the same state.
     pub async fn read(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin().await? })
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin().await?,
+            Backend::Postgres => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ").await?,
+        };
+        Ok(Tx { tx })
     }
 
-    /// A transaction for writing. It takes the write lock at once (SQLite `IMMEDIATE`) so
-    /// that checks made inside it stay true until it commits.
+    /// A transaction for writing. Writers are serialised (SQLite `BEGIN IMMEDIATE`; on
+    /// PostgreSQL a transaction-scoped advisory lock), so that checks made inside one stay
+    /// true until it commits, on both backends alike.
     pub async fn write(&self) -> Result<Tx> {
-        Ok(Tx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await? })
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(7262012)").execute(&mut *tx).await?;
+                tx
+            }
+        };
+        Ok(Tx { tx })
     }
 
     /// Closes every connection (checkpointing the WAL).
@@ -99,9 +159,21 @@ impl Catalog {
     }
 }
 
-/// One transaction. Methods are grouped by table in the modules of this crate.
+/// A URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(_)) => {
+            let (userinfo, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+            format!("{scheme}://{}@{host}", userinfo.split(':').next().unwrap_or(""))
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// One transaction. Methods are grouped by table in the modules of this crate. After a
+/// statement fails, drop the transaction: PostgreSQL accepts nothing more in it.
 pub struct Tx {
-    tx: sqlx::Transaction<'static, Sqlite>,
+    tx: sqlx::Transaction<'static, Any>,
 }
 
 impl Tx {
@@ -130,6 +202,13 @@ impl Tx {
         kind.map(|k| TargetKind::parse(&k).ok_or_else(|| CatalogError::Corrupt(format!("target kind {k:?}"))))
             .transpose()
     }
+}
+
+/// A boolean column, selected as an integer (`CAST(x AS INTEGER)` for BOOLEAN columns):
+/// the `Any` driver decodes no SQLite BOOLEAN.
+fn get_bool(row: &sqlx::any::AnyRow, column: &str) -> Result<bool> {
+    use sqlx::Row;
+    Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
 /// Timestamps are stored as microseconds since the Unix epoch.

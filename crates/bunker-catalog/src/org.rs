@@ -1,7 +1,7 @@
 //! The organization, its root, and the policy types enabled on the root.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::{
     AccountId, Organization, OrganizationId, PolicyType, PolicyTypeStatus, Result, Root, RootId, TargetKind, Tx,
@@ -9,7 +9,7 @@ use crate::{
 };
 use crate::error::CatalogError;
 
-fn organization_from_row(row: &SqliteRow) -> Result<Organization> {
+fn organization_from_row(row: &AnyRow) -> Result<Organization> {
     Ok(Organization {
         id: OrganizationId::parse(row.try_get("id")?)?,
         feature_set: row.try_get("feature_set")?,
@@ -19,11 +19,11 @@ fn organization_from_row(row: &SqliteRow) -> Result<Organization> {
     })
 }
 
-fn root_from_row(row: &SqliteRow) -> Result<Root> {
+fn root_from_row(row: &AnyRow) -> Result<Root> {
     Ok(Root { id: RootId::parse(row.try_get("id")?)?, name: row.try_get("name")? })
 }
 
-fn policy_type_from_row(row: &SqliteRow) -> Result<PolicyTypeStatus> {
+fn policy_type_from_row(row: &AnyRow) -> Result<PolicyTypeStatus> {
     let name: String = row.try_get("policy_type")?;
     let policy_type =
         PolicyType::parse(&name).ok_or_else(|| CatalogError::Corrupt(format!("policy type {name:?}")))?;

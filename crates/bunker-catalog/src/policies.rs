@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::error::CatalogError;
 use crate::{Policy, PolicyAttachment, PolicyId, PolicyType, Result, TargetId, Tx, from_db_time, to_db_time};
@@ -11,7 +11,7 @@ use crate::{Policy, PolicyAttachment, PolicyId, PolicyType, Result, TargetId, Tx
 macro_rules! select_policies {
     ($rest:literal) => {
         concat!(
-            "SELECT p.id, p.name, p.policy_type, p.description, p.content, p.aws_managed, p.created_at, ",
+            "SELECT p.id, p.name, p.policy_type, p.description, p.content, CAST(p.aws_managed AS INTEGER) AS aws_managed, p.created_at, ",
             "p.last_updated FROM policies p ",
             $rest
         )
@@ -22,20 +22,20 @@ fn policy_type(name: &str) -> Result<PolicyType> {
     PolicyType::parse(name).ok_or_else(|| CatalogError::Corrupt(format!("policy type {name:?}")))
 }
 
-fn policy_from_row(row: &SqliteRow) -> Result<Policy> {
+fn policy_from_row(row: &AnyRow) -> Result<Policy> {
     Ok(Policy {
         id: PolicyId::parse(row.try_get("id")?)?,
         name: row.try_get("name")?,
         policy_type: policy_type(row.try_get("policy_type")?)?,
         description: row.try_get("description")?,
         content: row.try_get("content")?,
-        aws_managed: row.try_get("aws_managed")?,
+        aws_managed: crate::get_bool(row, "aws_managed")?,
         created_at: from_db_time(row.try_get("created_at")?)?,
         last_updated: from_db_time(row.try_get("last_updated")?)?,
     })
 }
 
-fn attachment_from_row(row: &SqliteRow) -> Result<PolicyAttachment> {
+fn attachment_from_row(row: &AnyRow) -> Result<PolicyAttachment> {
     Ok(PolicyAttachment {
         policy_id: PolicyId::parse(row.try_get("policy_id")?)?,
         target_id: TargetId::parse(row.try_get("target_id")?)?,
@@ -174,7 +174,7 @@ impl Tx {
         policy_type: PolicyType,
     ) -> Result<Vec<(PolicyAttachment, Policy)>> {
         let rows = sqlx::query(
-            "SELECT p.id, p.name, p.policy_type, p.description, p.content, p.aws_managed, p.created_at,
+            "SELECT p.id, p.name, p.policy_type, p.description, p.content, CAST(p.aws_managed AS INTEGER) AS aws_managed, p.created_at,
                     p.last_updated, a.policy_id, a.target_id, a.seq, a.attached_at
              FROM policy_attachments a JOIN policies p ON p.id = a.policy_id
              WHERE a.target_id = $1 AND p.policy_type = $2

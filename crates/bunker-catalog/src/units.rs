@@ -1,14 +1,14 @@
 //! Organizational units and accounts: the tree under the root.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::{
     Account, AccountId, CreateAccountRequestId, OrganizationalUnit, OuId, ParentId, Result, TargetKind, Tx,
     from_db_time, to_db_time,
 };
 
-fn ou_from_row(row: &SqliteRow) -> Result<OrganizationalUnit> {
+fn ou_from_row(row: &AnyRow) -> Result<OrganizationalUnit> {
     Ok(OrganizationalUnit {
         id: OuId::parse(row.try_get("id")?)?,
         name: row.try_get("name")?,
@@ -17,7 +17,7 @@ fn ou_from_row(row: &SqliteRow) -> Result<OrganizationalUnit> {
     })
 }
 
-fn account_from_row(row: &SqliteRow) -> Result<Account> {
+fn account_from_row(row: &AnyRow) -> Result<Account> {
     Ok(Account {
         id: AccountId::parse(row.try_get("id")?)?,
         name: row.try_get("name")?,

@@ -276,7 +276,7 @@ fn execute(args: VaultArgs, printer: &Printer<'_>) -> Outcome {
             Ok(())
         }
         VaultCommand::BackupStream { name, tags, host, run } => {
-            let options = StreamOptions { name, tags, hostname: host, time: None, threads: run.threads };
+            let options = StreamOptions { name, tags, hostname: host, threads: run.threads, ..Default::default() };
             let reporter = if run.json { Reporter::json() } else { Reporter::for_terminal() };
             let summary = vault.backup_stream(std::io::stdin().lock(), &options, &reporter)?;
             print_backup(&summary, run.json);

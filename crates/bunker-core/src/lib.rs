@@ -6,12 +6,14 @@
 //! injected [`Clock`].
 
 pub mod arn;
+pub mod backup;
 pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod organizations;
 pub mod shapes;
 
+pub use backup::{BackupError, BackupService, Scheduler};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{OrgError, Result};
 pub use organizations::{CreateAccount, CreateOrganization, CreatePolicy, Organizations, UpdatePolicy};

@@ -136,8 +136,9 @@ pub fn parse_backup_selection(json: &str) -> Result<BackupSelection, PolicyError
     if errors.is_empty() { Ok(selection) } else { Err(PolicyErrors(errors)) }
 }
 
-/// Checks a lifecycle: days positive, and cold storage kept at least 90 days.
-pub(crate) fn check_lifecycle(at: &JsonPath, lc: &Lifecycle, errors: &mut Vec<PolicyError>) {
+/// Checks a lifecycle: days positive, and cold storage kept at least 90 days; appends
+/// violations (paths below `at`) to `errors`.
+pub fn check_lifecycle(at: &JsonPath, lc: &Lifecycle, errors: &mut Vec<PolicyError>) {
     for (key, days) in [("MoveToColdStorageAfterDays", lc.move_to_cold_storage_after_days), ("DeleteAfterDays", lc.delete_after_days)] {
         if let Some(d) = days
             && d < 1

@@ -24,6 +24,14 @@
 //! Durability order: every pack is written atomically and durably by its worker; the index
 //! file naming them is written after all workers have finished; the snapshot manifest after
 //! the index. A crash at any point leaves only unreferenced packs (garbage for prune).
+//!
+//! Cooperative stop (`stop` in the options, set by another thread): a tree backup stops
+//! listing entries and drops the files no reader has started; files being read are finished,
+//! so every file in the result is whole. Readers claim files in queue order under one lock,
+//! so the files read are a prefix of the files queued in walk order. What was read is then
+//! written in the normal order and the manifest is marked `partial`. A stream cannot be cut
+//! short meaningfully: a stopped stream backup fails with [`VaultError::Stopped`] and writes
+//! no manifest (its packs are garbage for prune, as after a crash).
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
@@ -32,7 +40,7 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -62,6 +70,9 @@ pub struct BackupOptions {
     pub time: Option<jiff::Timestamp>,
     /// Worker threads for compression and encryption; default: available cores.
     pub threads: Option<usize>,
+    /// Set by another thread to stop early: what was read so far becomes a snapshot marked
+    /// partial (see the module docs; [`BackupSummary::stopped`]).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// Inputs of a stream backup.
@@ -77,6 +88,9 @@ pub struct StreamOptions {
     pub time: Option<jiff::Timestamp>,
     /// Worker threads; default: available cores.
     pub threads: Option<usize>,
+    /// Set by another thread to abandon the backup: it fails with [`VaultError::Stopped`]
+    /// and writes no snapshot (half a stream is not a usable recovery point).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What a backup did.
@@ -94,6 +108,9 @@ pub struct BackupSummary {
     pub duration: Duration,
     /// All counters, as recorded in the manifest.
     pub details: SnapshotSummary,
+    /// The backup was stopped and the snapshot holds only part of the source (recorded as
+    /// `partial` in the manifest).
+    pub stopped: bool,
 }
 
 struct Job {
@@ -115,9 +132,41 @@ struct Shared<'a> {
     progress: &'a dyn Progress,
     blobs_added: AtomicU64,
     bytes_added_raw: AtomicU64,
+    /// The caller's stop flag.
+    stop: Option<&'a AtomicBool>,
+    /// Which queued files may still be read once the stop flag is seen.
+    claims: Mutex<Claims>,
+}
+
+/// Reader bookkeeping that keeps the files read a prefix of the queue after a stop.
+#[derive(Default)]
+struct Claims {
+    /// A reader has seen the stop flag: files queued after `next` are dropped.
+    stopped: bool,
+    /// One past the highest sequence number a reader has started.
+    next: u64,
 }
 
 impl Shared<'_> {
+    fn stop_requested(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
+    /// Whether the reader that dequeued file `seq` may read it. Before the stop every file is
+    /// claimed; after it only files queued before one already started (whose reader may have
+    /// been slow to check), so the files read stay a prefix of the queue.
+    fn claim(&self, seq: u64) -> bool {
+        let mut c = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        if !c.stopped && self.stop_requested() {
+            c.stopped = true;
+        }
+        if c.stopped {
+            return seq < c.next;
+        }
+        c.next = c.next.max(seq + 1);
+        true
+    }
+
     /// Queues a blob unless the vault or this backup already has it; returns its id.
     fn add_blob(&self, kind: BlobKind, data: Vec<u8>) -> Result<BlobId> {
         let id = self.vault.crypto.blob_id(&data);
@@ -132,11 +181,19 @@ impl Shared<'_> {
         Ok(id)
     }
 
-    /// Chunks a reader into data blobs; returns the content list and the bytes read.
-    fn add_content(&self, reader: impl Read, path: &Path) -> Result<(Vec<ChunkId>, u64)> {
+    /// Chunks a reader into data blobs; returns the content list and the bytes read. With
+    /// `stop`, fails with [`VaultError::Stopped`] as soon as the flag is seen.
+    fn add_content(&self, reader: impl Read, path: &Path, stop: Option<&AtomicBool>) -> Result<(Vec<ChunkId>, u64)> {
+        let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
+        if stopped() {
+            return Err(VaultError::Stopped);
+        }
         let mut ids = Vec::new();
         let mut n = 0u64;
         for chunk in Chunker::new(reader, self.vault.config.chunker, self.vault.crypto.chunker_seed()) {
+            if stopped() {
+                return Err(VaultError::Stopped);
+            }
             let chunk = chunk.map_err(|e| VaultError::io("read", path, e))?;
             let len = chunk.len() as u64;
             n += len;
@@ -152,14 +209,14 @@ impl Shared<'_> {
         let mut f = File::open(path).map_err(|e| VaultError::io("open", path, e))?;
         let min = self.vault.config.chunker.min_size;
         if size >= u64::from(min) {
-            return self.add_content(f, path);
+            return self.add_content(f, path, None);
         }
         // FastCDC never cuts below min_size, so a small file is one chunk: read it directly
         // and skip the chunker's buffer.
         let mut data = Vec::with_capacity(size as usize + 1);
         f.read_to_end(&mut data).map_err(|e| VaultError::io("read", path, e))?;
         if data.len() >= min as usize {
-            return self.add_content(&data[..], path);
+            return self.add_content(&data[..], path, None);
         }
         let n = data.len() as u64;
         self.progress.advance(n);
@@ -174,18 +231,21 @@ struct ReadTask {
     size: u64,
     dir: u64,
     node: usize,
+    /// Queue position, for [`Shared::claim`].
+    seq: u64,
 }
 
 struct ReadDone {
     dir: u64,
     node: usize,
-    result: Result<(Vec<ChunkId>, u64)>,
+    /// Content and bytes read; `None` for a file dropped because of a stop.
+    result: Result<Option<(Vec<ChunkId>, u64)>>,
 }
 
 /// Reader thread: reads, chunks and hashes whole files, one at a time, in any order.
 fn reader(shared: &Shared<'_>, tasks: &Receiver<ReadTask>, done: &Sender<ReadDone>) {
     for t in tasks {
-        let result = shared.add_file(&t.path, t.size);
+        let result = if shared.claim(t.seq) { shared.add_file(&t.path, t.size).map(Some) } else { Ok(None) };
         if done.send(ReadDone { dir: t.dir, node: t.node, result }).is_err() {
             return;
         }
@@ -221,12 +281,17 @@ struct Pipeline<'a, 's> {
     in_flight: usize,
     root: Option<TreeId>,
     summary: SnapshotSummary,
+    /// Sequence number of the next queued file.
+    next_seq: u64,
+    /// Something was left out because of the stop flag.
+    stopped: bool,
 }
 
 impl Pipeline<'_, '_> {
     /// Chunks a reader into data blobs on this thread; returns the content list and bytes read.
+    /// Honours the stop flag between chunks ([`VaultError::Stopped`]).
     fn add_content(&mut self, reader: impl Read, path: &Path) -> Result<(Vec<ChunkId>, u64)> {
-        let (ids, n) = self.shared.add_content(reader, path)?;
+        let (ids, n) = self.shared.add_content(reader, path, self.shared.stop)?;
         self.summary.bytes_read += n;
         Ok((ids, n))
     }
@@ -284,7 +349,16 @@ impl Pipeline<'_, '_> {
         self.in_flight -= 1;
         let is_root = self.pending_dir(r.dir)?.up.is_none();
         match r.result {
-            Ok((content, n)) => {
+            Ok(None) => {
+                // Dropped by the stop: the file is not in the snapshot.
+                self.stopped = true;
+                let d = self.pending_dir(r.dir)?;
+                if let Some(node) = d.nodes[r.node].take() {
+                    self.summary.files -= 1;
+                    self.summary.bytes_total -= node.size;
+                }
+            }
+            Ok(Some((content, n))) => {
                 self.summary.bytes_read += n;
                 self.summary.files_changed += 1;
                 let d = self.pending_dir(r.dir)?;
@@ -335,11 +409,13 @@ impl Pipeline<'_, '_> {
         let is_root = d.up.is_none();
         self.in_flight += 1;
         if is_root {
-            let result = self.shared.add_file(path, size);
+            let result = self.shared.add_file(path, size).map(Some);
             return self.finish_read(ReadDone { dir, node, result });
         }
         self.drain()?;
-        let task = ReadTask { path: path.to_owned(), size, dir, node };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let task = ReadTask { path: path.to_owned(), size, dir, node, seq };
         self.tasks.send(task).map_err(|_| VaultError::Internal { reason: "backup readers stopped".into() })
     }
 
@@ -395,6 +471,14 @@ impl Pipeline<'_, '_> {
         Ok(())
     }
 
+    /// Whether the walk must end here because of the stop flag (remembered as stopped).
+    fn stop_walk(&mut self) -> bool {
+        if self.shared.stop_requested() {
+            self.stopped = true;
+        }
+        self.stopped
+    }
+
     /// A parent's content can only be reused if every chunk is still indexed.
     fn all_indexed(&self, parent: &Node) -> bool {
         parent.content.as_ref().is_some_and(|c| c.iter().all(|id| self.shared.index.contains(&(*id).into())))
@@ -403,6 +487,9 @@ impl Pipeline<'_, '_> {
     /// Walks the (sorted) entries `names` of directory `path` into pending directory `dir`.
     fn dir(&mut self, path: &Path, names: Vec<OsString>, parent: Option<&Tree>, dir: u64) -> Result<()> {
         for name in names {
+            if self.stop_walk() {
+                break;
+            }
             let child = path.join(&name);
             let prev = parent.and_then(|t| t.get(name.as_bytes()));
             match self.entry(&child, Name::from_os(&name), prev, dir) {
@@ -473,12 +560,14 @@ fn hostname() -> String {
 impl Vault {
     /// Runs `produce` against a pipeline with worker threads, then makes the new packs
     /// durable in the index and writes the manifest built by `manifest`.
+    /// `manifest` gets whether the stop flag cut the backup short.
     fn run_backup(
         &self,
         threads: Option<usize>,
+        stop: Option<&AtomicBool>,
         progress: &dyn Progress,
         produce: impl FnOnce(&mut Pipeline<'_, '_>) -> Result<TreeId>,
-        manifest: impl FnOnce(TreeId, SnapshotSummary) -> Snapshot,
+        manifest: impl FnOnce(TreeId, SnapshotSummary, bool) -> Snapshot,
     ) -> Result<BackupSummary> {
         let start = Instant::now();
         // Shared lock: no prune can remove what this backup dedups against (see `crate::lock`).
@@ -491,7 +580,7 @@ impl Vault {
         progress.start(Phase::Backup, None);
         let index = self.index();
         let readers = threads.clamp(2, 3);
-        let (root, mut summary, packs) = std::thread::scope(|s| {
+        let (root, mut summary, stopped, packs) = std::thread::scope(|s| {
             let (job_tx, job_rx) = crossbeam_channel::bounded::<Job>(threads * 2);
             let (done_tx, done_rx) = crossbeam_channel::unbounded();
             for _ in 0..threads {
@@ -508,9 +597,11 @@ impl Vault {
                 progress,
                 blobs_added: AtomicU64::new(0),
                 bytes_added_raw: AtomicU64::new(0),
+                stop,
+                claims: Mutex::new(Claims::default()),
             };
             // Readers end (with this inner scope) before `shared` drops the job queue.
-            let (root, mut summary) = std::thread::scope(|rs| {
+            let (root, mut summary, stopped) = std::thread::scope(|rs| {
                 let (task_tx, task_rx) = crossbeam_channel::bounded::<ReadTask>(readers * 4);
                 let (res_tx, res_rx) = crossbeam_channel::unbounded();
                 for _ in 0..readers {
@@ -527,17 +618,19 @@ impl Vault {
                     in_flight: 0,
                     root: None,
                     summary: SnapshotSummary::default(),
+                    next_seq: 0,
+                    stopped: false,
                 };
                 let root = produce(&mut pipe);
                 // Closing both queues stops the readers, also after an error with files in flight.
-                let Pipeline { summary, .. } = pipe;
-                (root, summary)
+                let Pipeline { summary, stopped, .. } = pipe;
+                (root, summary, stopped)
             });
             summary.blobs_added = shared.blobs_added.load(Ordering::Relaxed);
             summary.bytes_added_raw = shared.bytes_added_raw.load(Ordering::Relaxed);
             drop(shared); // workers flush their last pack and exit
             let packs: Vec<Result<(PackId, Vec<PackBlob>)>> = done_rx.iter().collect();
-            (root, summary, packs)
+            (root, summary, stopped, packs)
         });
         drop(index);
         let packs: Vec<(PackId, Vec<PackBlob>)> = packs.into_iter().collect::<Result<_>>()?;
@@ -554,12 +647,12 @@ impl Vault {
         summary.bytes_added = stored.load(Ordering::Relaxed)
             + packs.iter().map(|(_, b)| b.len() as u64 * 41 + 40).sum::<u64>();
         summary.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let snap = manifest(root, summary.clone());
+        let snap = manifest(root, summary.clone(), stopped);
         lock.ensure_valid()?;
         let snapshot_id = snapshot::write(self.storage.as_ref(), &self.crypto, &snap)?;
         progress.finish(Phase::Backup);
         tracing::info!(snapshot = %snapshot_id, files = summary.files, bytes_read = summary.bytes_read,
-            bytes_added = summary.bytes_added, "backup done");
+            bytes_added = summary.bytes_added, stopped, "backup done");
         Ok(BackupSummary {
             snapshot_id,
             files: summary.files,
@@ -567,11 +660,14 @@ impl Vault {
             bytes_added: summary.bytes_added,
             duration: start.elapsed(),
             details: summary,
+            stopped,
         })
     }
 
     /// Backs up directory trees (or single files) into a new recovery point. Each path
-    /// becomes an entry of the snapshot's root tree named by its last component.
+    /// becomes an entry of the snapshot's root tree named by its last component. When
+    /// `options.stop` is set meanwhile, the snapshot holds what was read so far and is marked
+    /// partial ([`BackupSummary::stopped`]).
     ///
     /// # Errors
     /// [`VaultError::InvalidOptions`] for duplicate or unnamed paths, [`VaultError::Io`] if a
@@ -598,10 +694,14 @@ impl Vault {
         let time = options.time.unwrap_or_else(jiff::Timestamp::now);
         self.run_backup(
             options.threads,
+            options.stop.as_deref(),
             progress,
             |pipe| {
                 let root = pipe.open_dir(None);
                 for (path, name) in &named {
+                    if pipe.stop_walk() {
+                        break;
+                    }
                     let prev = parent_tree.as_ref().and_then(|t| t.get(&name.0));
                     pipe.entry(path, name.clone(), prev, root)?;
                 }
@@ -609,7 +709,7 @@ impl Vault {
                 pipe.wait_all()?;
                 pipe.root.ok_or_else(|| VaultError::Internal { reason: "backup left a directory pending".into() })
             },
-            |tree, summary| Snapshot {
+            |tree, summary, stopped| Snapshot {
                 version: 1,
                 time,
                 hostname: options.hostname.clone().unwrap_or_else(hostname),
@@ -619,6 +719,7 @@ impl Vault {
                 source: SnapshotSource::Paths,
                 tree,
                 summary,
+                partial: stopped,
             },
         )
     }
@@ -627,7 +728,8 @@ impl Vault {
     /// file named `options.name`, deduplicated against everything in the vault.
     ///
     /// # Errors
-    /// [`VaultError::Io`] if the reader fails, storage errors.
+    /// [`VaultError::Io`] if the reader fails, [`VaultError::Stopped`] if `options.stop` was
+    /// set before the stream ended, storage errors.
     pub fn backup_stream(&self, reader: impl Read, options: &StreamOptions, progress: &dyn Progress) -> Result<BackupSummary> {
         if options.name.is_empty() || options.name.contains('/') {
             return Err(VaultError::InvalidOptions { reason: "stream name must be a plain file name".into() });
@@ -636,6 +738,7 @@ impl Vault {
         let name = Name(options.name.clone().into_bytes());
         self.run_backup(
             options.threads,
+            options.stop.as_deref(),
             progress,
             |pipe| {
                 let (content, n) = pipe.add_content(reader, Path::new(&options.name))?;
@@ -662,7 +765,7 @@ impl Vault {
                 };
                 pipe.add_tree(Tree { nodes: vec![node] })
             },
-            |tree, summary| Snapshot {
+            |tree, summary, _| Snapshot {
                 version: 1,
                 time,
                 hostname: options.hostname.clone().unwrap_or_else(hostname),
@@ -672,6 +775,7 @@ impl Vault {
                 source: SnapshotSource::Stream { name: options.name.clone() },
                 tree,
                 summary,
+                partial: false,
             },
         )
     }

@@ -127,6 +127,10 @@ pub enum VaultError {
         /// What happened.
         reason: String,
     },
+    /// The caller's stop flag ended a backup that cannot be kept in part (a stream); nothing
+    /// was recorded.
+    #[error("backup stopped before completion; no snapshot was written")]
+    Stopped,
     /// An id could not be parsed.
     #[error(transparent)]
     ParseId(#[from] ParseIdError),

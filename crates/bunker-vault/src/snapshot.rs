@@ -77,6 +77,14 @@ pub struct Snapshot {
     pub tree: TreeId,
     /// Counters.
     pub summary: SnapshotSummary,
+    /// The backup was stopped early and holds only part of its source. Absent (false) in
+    /// complete snapshots, so manifests written before this field existed still parse.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub partial: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Seals and stores a manifest.

@@ -1,0 +1,27 @@
+//! Real servers for tests, each started on 127.0.0.1 on a free port by the test that needs
+//! it and stopped when its handle is dropped.
+//!
+//! * [`postgres::PgServer`]: a throw-away PostgreSQL cluster (`initdb` + `pg_ctl` in a
+//!   temporary directory).
+//! * [`moto::Moto`]: moto's S3 server (`moto_server`), installed by `scripts/test` into
+//!   `.venv`.
+//!
+//! When a server's binaries are missing, `start` returns `None` after saying so loudly, so
+//! a developer without them can still run the rest; `scripts/test` sets
+//! `BUNKER_REQUIRE_POSTGRES=1` / `BUNKER_REQUIRE_S3=1`, which turn that into a failure.
+
+pub mod moto;
+pub mod postgres;
+
+/// A free TCP port on 127.0.0.1 (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// Says loudly that a test is skipped, or panics when `require_var` is set.
+pub fn skip_or_fail(require_var: &str, what: &str) {
+    assert!(std::env::var_os(require_var).is_none(), "{require_var} is set but {what}");
+    use std::io::Write;
+    // Straight to the stream: `eprintln!` would be captured and hidden for a passing test.
+    let _ = writeln!(std::io::stderr(), "\n!!!!!!!! SKIPPED: {what} !!!!!!!!\n");
+}
