@@ -243,3 +243,5 @@ suite! {
     policy_types_on_the_root,
     moving_an_account
 }
+
+mod backup_tables;
