@@ -9,24 +9,13 @@ use std::time::Duration;
 
 use bunker_connectors::{BackupOutcome, BackupRequest, ConnectorError, Source};
 use bunker_testkit::moto::{ACCESS_KEY_ID, Moto, REGION, SECRET_ACCESS_KEY};
+use bunker_testkit::noise;
 use bunker_vault::{ChunkerParams, FileKek, InitOptions, MemoryStorage, NoProgress, Progress, Vault};
 use futures_util::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::signer::{Method, SignedUrlOptions, Signer};
 use object_store::{Attribute, AttributeValue, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload, TagSet};
-
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 fn source(moto: &Moto, bucket: &str, prefix: &str) -> Source {
     Source::Bucket {

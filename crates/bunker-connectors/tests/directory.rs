@@ -9,19 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bunker_connectors::{BackupOutcome, BackupRequest, ConnectorError, Source};
+use bunker_testkit::noise;
 use bunker_vault::{ChunkerParams, FileKek, InitOptions, LocalStorage, NoProgress, Progress, SnapshotId, Vault};
-
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 struct Setup {
     dir: tempfile::TempDir,

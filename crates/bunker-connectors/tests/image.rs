@@ -9,22 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use bunker_connectors::{BackupOutcome, BackupRequest, ConnectorError, Source};
+use bunker_testkit::noise;
 use bunker_vault::{FileKek, InitOptions, LocalStorage, NoProgress, Vault};
 
 const MIB: u64 = 1024 * 1024;
 const SIZE: u64 = 64 * MIB;
-
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// Bytes of all files below `dir`.
 fn stored_bytes(dir: &Path) -> u64 {

@@ -18,6 +18,7 @@ use bunker_catalog::Catalog;
 use bunker_connectors::{BackupOutcome, BackupRequest, RestoreOutcome, Source};
 use bunker_core::backup::{BackupService, Connectors, JobSettings, RealConnectors, RegisterResource, StartBackupJob, StartRestoreJob};
 use bunker_core::{Clock, CreateAccount, CreateOrganization, ManualClock, Organizations};
+use bunker_testkit::noise;
 use bunker_vault::{Phase, Progress, SnapshotId, Vault};
 use jiff::{SignedDuration, Timestamp};
 
@@ -107,18 +108,6 @@ impl World {
             recovery_point_tags: BTreeMap::new(),
         }
     }
-}
-
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

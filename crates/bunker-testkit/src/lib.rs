@@ -9,6 +9,8 @@
 //! When a server's binaries are missing, `start` returns `None` after saying so loudly, so
 //! a developer without them can still run the rest; `scripts/test` sets
 //! `BUNKER_REQUIRE_POSTGRES=1` / `BUNKER_REQUIRE_S3=1`, which turn that into a failure.
+//!
+//! Also small data helpers every crate's tests share ([`noise`]).
 
 pub mod moto;
 pub mod postgres;
@@ -16,6 +18,20 @@ pub mod postgres;
 /// A free TCP port on 127.0.0.1 (bound, then released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// `n` deterministic pseudo-random bytes (xorshift64 from `seed`): incompressible and
+/// unlike any other seed's, so chunks never deduplicate by accident.
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
 }
 
 /// Says loudly that a test is skipped, or panics when `require_var` is set.

@@ -787,20 +787,10 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::sync::Arc;
 
+    use bunker_testkit::noise;
+
     use super::*;
     use crate::{ChunkerParams, FileKek, InitOptions, MemoryStorage, NoProgress};
-
-    fn noise(n: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
-    }
 
     /// Every blob reachable from `tree`, trees included.
     fn reachable(vault: &Vault, tree: TreeId, out: &mut HashSet<BlobId>) {

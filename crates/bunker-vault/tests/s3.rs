@@ -1,5 +1,5 @@
-//! `S3Storage` against a real S3 server: moto's `moto_server`, started per test on a free
-//! 127.0.0.1 port and killed at the end.
+//! `S3Storage` against a real S3 server: moto's `moto_server` (`bunker_testkit::moto`),
+//! started per test on a free 127.0.0.1 port and killed at the end.
 //!
 //! The server is `$MOTO_SERVER` or `<workspace>/.venv/bin/moto_server`, which `scripts/test`
 //! installs. Without either the tests skip loudly, unless `BUNKER_REQUIRE_S3=1` (set by
@@ -10,112 +10,31 @@ mod support;
 use support::{assert_same_tree, make_tree, noise, options, set_mtime};
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use bunker_testkit::moto::{ACCESS_KEY_ID, Moto, REGION, SECRET_ACCESS_KEY};
 use bunker_vault::storage::{S3Config, S3Storage};
 use bunker_vault::{
     BackupOptions, CheckOptions, FileKek, IndexId, NoProgress, ObjectKey, ObjectKind,
     PackId, RestoreOptions, SnapshotId, Storage, Vault, VaultError,
 };
 
-/// A running `moto_server`, killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
+/// Creates `bucket` (moto accepts unsigned requests) and returns storage under `prefix`.
+fn bucket_storage(moto: &Moto, bucket: &str, prefix: &str) -> S3Storage {
+    moto.create_bucket(bucket);
+    S3Storage::new(config(moto, bucket, prefix)).unwrap()
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto_binary() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) {
-        return Some(p.into());
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
-    venv.exists().then_some(venv)
-}
-
-/// Starts a server, or returns `None` (after saying so loudly) when none is installed.
-fn start_moto() -> Option<Moto> {
-    let Some(bin) = moto_binary() else {
-        assert!(
-            std::env::var_os("BUNKER_REQUIRE_S3").is_none(),
-            "BUNKER_REQUIRE_S3 is set but no moto_server was found (run scripts/test, or set MOTO_SERVER)"
-        );
-        // Straight to the stream: `eprintln!` would be captured and hidden for a passing test.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n!!!!!!!! SKIPPED: no S3 server. Install one with scripts/test (.venv/bin/moto_server) \
-             or point MOTO_SERVER at a moto_server binary. !!!!!!!!\n"
-        );
-        return None;
-    };
-    // The port is free when probed; another process may grab it before moto binds, so retry.
-    for _ in 0..5 {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if child.try_wait().unwrap().is_some() {
-                break; // lost the port race (or moto is broken: the loop ends in a panic)
-            }
-            if http("127.0.0.1", port, "GET", "/").is_some() {
-                return Some(Moto { child, endpoint: format!("http://127.0.0.1:{port}") });
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("{} did not start on 127.0.0.1", bin.display());
-}
-
-/// One plain HTTP/1.1 request; the status code, or `None` if nothing answered.
-fn http(host: &str, port: u16, method: &str, path: &str) -> Option<u16> {
-    let mut s = TcpStream::connect((host, port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut head = [0u8; 12];
-    s.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
-
-impl Moto {
-    /// Creates `bucket` (moto accepts unsigned requests) and returns storage under `prefix`.
-    fn storage(&self, bucket: &str, prefix: &str) -> S3Storage {
-        let port: u16 = self.endpoint.rsplit(':').next().unwrap().parse().unwrap();
-        let status = http("127.0.0.1", port, "PUT", &format!("/{bucket}")).expect("moto answers");
-        assert!(status == 200 || status == 409, "creating bucket {bucket}: HTTP {status}");
-        S3Storage::new(self.config(bucket, prefix)).unwrap()
-    }
-
-    fn config(&self, bucket: &str, prefix: &str) -> S3Config {
-        S3Config {
-            endpoint: Some(self.endpoint.clone()),
-            bucket: bucket.to_owned(),
-            prefix: prefix.to_owned(),
-            region: Some("us-east-1".to_owned()),
-            access_key_id: Some("testing".to_owned()),
-            secret_access_key: Some("testing".to_owned()),
-            allow_http: true,
-            ..S3Config::default()
-        }
+fn config(moto: &Moto, bucket: &str, prefix: &str) -> S3Config {
+    S3Config {
+        endpoint: Some(moto.endpoint()),
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        region: Some(REGION.to_owned()),
+        access_key_id: Some(ACCESS_KEY_ID.to_owned()),
+        secret_access_key: Some(SECRET_ACCESS_KEY.to_owned()),
+        allow_http: true,
+        ..S3Config::default()
     }
 }
 
@@ -126,8 +45,8 @@ fn id<T: std::str::FromStr<Err: std::fmt::Debug>>(b: u8) -> T {
 
 #[test]
 fn storage_contract_on_s3() {
-    let Some(moto) = start_moto() else { return };
-    let s = moto.storage("contract", "vaults/one");
+    let Some(moto) = Moto::start() else { return };
+    let s = bucket_storage(&moto, "contract", "vaults/one");
     let p = ObjectKey::Pack(id::<PackId>(7));
     let i = ObjectKey::Index(id::<IndexId>(8));
 
@@ -167,15 +86,15 @@ fn storage_contract_on_s3() {
     assert_eq!(s.list(ObjectKind::Config).unwrap().len(), 1);
 
     // Prefixes isolate vaults; objects that are not at a canonical place are not listed.
-    let other = moto.storage("contract", "vaults/two");
+    let other = bucket_storage(&moto, "contract", "vaults/two");
     assert!(other.list(ObjectKind::Index).unwrap().is_empty());
     assert!(!other.exists(&ObjectKey::Config).unwrap());
-    let stranger = moto.storage("contract", "vaults/one/data/ab");
+    let stranger = bucket_storage(&moto, "contract", "vaults/one/data/ab");
     stranger.write(&ObjectKey::Config, b"not a pack").unwrap();
     assert!(s.list(ObjectKind::Pack).unwrap().is_empty());
 
     // A vault at the bucket root works too.
-    let root = moto.storage("contract-root", "");
+    let root = bucket_storage(&moto, "contract-root", "");
     root.write(&i, b"root").unwrap();
     assert_eq!(root.list(ObjectKind::Index).unwrap().len(), 1);
     assert_eq!(root.read(&i).unwrap(), b"root");
@@ -183,8 +102,8 @@ fn storage_contract_on_s3() {
 
 #[test]
 fn concurrent_calls_from_plain_threads_and_from_inside_a_runtime() {
-    let Some(moto) = start_moto() else { return };
-    let s = Arc::new(moto.storage("threads", "v"));
+    let Some(moto) = Moto::start() else { return };
+    let s = Arc::new(bucket_storage(&moto, "threads", "v"));
     // The engine's workers are plain threads sharing one storage.
     let handles: Vec<_> = (0..8u8)
         .map(|t| {
@@ -208,7 +127,7 @@ fn concurrent_calls_from_plain_threads_and_from_inside_a_runtime() {
     // An async caller that forgot `spawn_blocking` gets an answer, not a panic; dropping the
     // storage there does not panic either.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let inner = S3Storage::new(moto.config("threads", "v")).unwrap();
+    let inner = S3Storage::new(config(&moto, "threads", "v")).unwrap();
     let listed = rt.block_on(async move {
         let n = inner.list(ObjectKind::Snapshot).unwrap().len();
         drop(inner);
@@ -219,8 +138,8 @@ fn concurrent_calls_from_plain_threads_and_from_inside_a_runtime() {
 
 #[test]
 fn errors_say_whether_a_retry_may_help() {
-    let Some(moto) = start_moto() else { return };
-    let mut config = moto.config("errors", "v");
+    let Some(moto) = Moto::start() else { return };
+    let mut config = config(&moto, "errors", "v");
     config.max_retries = Some(0);
     let key = ObjectKey::Config;
     // A bucket that does not exist: the object is simply not there.
@@ -237,7 +156,7 @@ fn errors_say_whether_a_retry_may_help() {
 
 #[test]
 fn vault_round_trip_on_s3() {
-    let Some(moto) = start_moto() else { return };
+    let Some(moto) = Moto::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("data");
     // The same tree as the local round trip (modes, mtimes, hard links, a sparse file,
@@ -248,7 +167,7 @@ fn vault_round_trip_on_s3() {
     set_mtime(&src.join("a/b/big2.bin"), 1_500_000_000, 7);
 
     let kek = FileKek::generate(dir.path().join("vault.key")).unwrap();
-    let storage: Arc<dyn Storage> = Arc::new(moto.storage("vault", "backups/host1"));
+    let storage: Arc<dyn Storage> = Arc::new(bucket_storage(&moto, "vault", "backups/host1"));
     let options = options();
     let vault = Vault::init(storage.clone(), &kek, options.clone()).unwrap();
     assert!(matches!(Vault::init(storage.clone(), &kek, options), Err(VaultError::AlreadyInitialized)));
@@ -257,7 +176,7 @@ fn vault_round_trip_on_s3() {
     assert!(storage.list(ObjectKind::Pack).unwrap().len() >= 3);
 
     // A fresh handle on a fresh connection sees the same vault.
-    let storage: Arc<dyn Storage> = Arc::new(moto.storage("vault", "backups/host1"));
+    let storage: Arc<dyn Storage> = Arc::new(bucket_storage(&moto, "vault", "backups/host1"));
     let vault = Vault::open(storage, &kek).unwrap();
     let out = dir.path().join("restored");
     vault.restore(summary.snapshot_id, &RestoreOptions::new(&out), &NoProgress).unwrap();

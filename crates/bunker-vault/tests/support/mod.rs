@@ -18,17 +18,7 @@ pub fn options() -> InitOptions {
 }
 
 /// Deterministic pseudo-random (incompressible) bytes.
-pub fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+pub use bunker_testkit::noise;
 
 /// Relative paths of everything below `root`, sorted.
 pub fn walk(root: &Path) -> Vec<PathBuf> {
