@@ -105,6 +105,64 @@ pub fn effective_policy(e: &shapes::EffectivePolicy) -> Value {
     })
 }
 
+/// A service response as JSON, with its timestamps (keys ending in `Date`, `At`, `By`,
+/// `Time`) printed as the AWS CLI prints them.
+pub fn shape<T: serde::Serialize>(value: &T) -> Value {
+    let mut v = serde_json::to_value(value).unwrap_or(Value::Null);
+    fix_timestamps(&mut v);
+    v
+}
+
+fn fix_timestamps(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                let is_time = ["Date", "At", "By", "Time"].iter().any(|s| k.ends_with(s));
+                match item {
+                    Value::String(s) if is_time => {
+                        if let Ok(t) = s.parse::<Timestamp>() {
+                            *item = timestamp(t);
+                        }
+                    }
+                    other => fix_timestamps(other),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(fix_timestamps),
+        _ => {}
+    }
+}
+
+/// A registered resource; credentials in its location are never printed.
+pub fn resource(r: &bunker_catalog::Resource) -> Value {
+    let mut location: Value = serde_json::from_str(&r.location).unwrap_or(Value::String(r.location.clone()));
+    if let Some(secret) = location.get_mut("SecretAccessKey") {
+        *secret = Value::String("********".into());
+    }
+    json!({
+        "ResourceArn": r.arn,
+        "ResourceType": r.resource_type,
+        "ResourceName": r.name,
+        "AccountId": r.account_id,
+        "Region": r.region,
+        "Location": location,
+        "Tags": r.tags,
+        "CreationDate": timestamp(r.created_at),
+    })
+}
+
+/// A `ListProtectedResources` entry.
+pub fn protected_resource(p: &bunker_catalog::ProtectedResourceRow) -> Value {
+    json!({
+        "ResourceArn": p.resource_arn,
+        "ResourceType": p.resource_type,
+        "ResourceName": p.resource_name,
+        "LastBackupTime": timestamp(p.last_backup_at),
+        "LastBackupVaultArn": p.last_backup_vault_arn,
+        "LastRecoveryPointArn": p.last_recovery_point_arn,
+    })
+}
+
 /// `{"Key": [render(item)…]}`.
 pub fn list<T>(key: &str, items: &[T], render: fn(&T) -> Value) -> Value {
     json!({ key: items.iter().map(render).collect::<Vec<_>>() })
@@ -113,6 +171,16 @@ pub fn list<T>(key: &str, items: &[T], render: fn(&T) -> Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shapes_print_nested_timestamps_like_the_aws_cli() {
+        let t: Timestamp = "2026-11-25T18:05:28.5Z".parse().unwrap();
+        let v = shape(&json!({"CreationDate": t, "Name": "2026-11-25T18:05:28Z", "C": {"DeleteAt": t}, "L": [{"StartBy": t}]}));
+        assert_eq!(v["CreationDate"], json!("2026-11-25T18:05:28.500000+00:00"));
+        assert_eq!(v["Name"], json!("2026-11-25T18:05:28Z"), "only time keys change");
+        assert_eq!(v["C"]["DeleteAt"], v["CreationDate"]);
+        assert_eq!(v["L"][0]["StartBy"], v["CreationDate"]);
+    }
 
     #[test]
     fn timestamps_print_like_python_isoformat() {

@@ -1,11 +1,12 @@
-//! Bunker's home directory: where the embedded catalog lives.
+//! Bunker's home directory: the embedded catalog, and (below `regions/` and `keys/`) the
+//! vaults and account keys of the backup service.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use bunker_catalog::Catalog;
-use bunker_core::{Organizations, SystemClock};
+use bunker_core::{BackupService, Clock, Organizations, SystemClock};
 
 /// The catalog's file name inside the home directory.
 pub const CATALOG_FILE: &str = "catalog.db";
@@ -25,16 +26,29 @@ fn default_home() -> Option<PathBuf> {
     Some(data.join("bunker"))
 }
 
-/// Opens the organization service on the catalog in `home`, creating both if needed.
-pub async fn open(home: &Path) -> anyhow::Result<Organizations> {
+async fn open_catalog(home: &Path) -> anyhow::Result<Catalog> {
     std::fs::create_dir_all(home).with_context(|| format!("cannot create Bunker home {}", home.display()))?;
     let path = home.join(CATALOG_FILE);
     tracing::debug!(catalog = %path.display(), "opening catalog");
-    let catalog = Catalog::open_file(&path).await?;
-    Ok(Organizations::new(catalog, Arc::new(SystemClock)))
+    Ok(Catalog::open_file(&path).await?)
 }
 
-/// Opens the service in the home [`resolve`] picks.
-pub async fn open_default(flag: Option<PathBuf>) -> anyhow::Result<Organizations> {
-    open(&resolve(flag)?).await
+/// Opens the organization service on the catalog in `home`, creating both if needed.
+pub async fn open(home: &Path) -> anyhow::Result<Organizations> {
+    Ok(Organizations::new(open_catalog(home).await?, Arc::new(SystemClock)))
+}
+
+/// Both services over one catalog and one clock.
+pub struct Services {
+    /// Organizations, accounts, policies.
+    pub orgs: Organizations,
+    /// Vaults, resources, plans, jobs, recovery points.
+    pub backup: BackupService,
+}
+
+/// Opens both services in the home [`resolve`] picks, on `clock`.
+pub async fn open_services(flag: Option<PathBuf>, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
+    let home = resolve(flag)?;
+    let catalog = open_catalog(&home).await?;
+    Ok(Services { orgs: Organizations::new(catalog.clone(), clock.clone()), backup: BackupService::new(catalog, clock, home) })
 }

@@ -4,18 +4,29 @@
 //! command group has a module of its own.
 
 mod aws_json;
+mod backup;
 mod demo;
+mod failure;
 mod home;
 mod org;
 mod output;
+mod resource;
+mod run;
+mod scope;
 mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::sync::Arc;
 
+use bunker_core::SystemClock;
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use serde_json::Value;
+
+use crate::failure::Failure;
 use crate::output::{Format, Query};
+use crate::scope::Scope;
 
 /// Exit code of a service error, as the AWS CLI uses it.
 const EXIT_SERVICE_ERROR: u8 = 254;
@@ -51,13 +62,38 @@ enum Command {
     /// Build a sample organization with backup policies in a fresh home and show what
     /// every account gets.
     Demo,
+    /// Backup vaults, plans, selections, jobs, recovery points and restores (as `aws backup`).
+    Backup(BackupArgs),
+    /// The resources an account protects: directories, SQLite and PostgreSQL databases,
+    /// disk images, S3 buckets.
+    Resource(ResourceArgs),
+    /// Run the service in the foreground: scheduler, jobs, lifecycle (or simulate months
+    /// with --fake-clock).
+    Run(run::RunArgs),
     /// The vault engine directly, in restic's habits: init, backup, restore, snapshots, ls,
     /// diff, check, forget, prune, copy, unlock, key rotation (for power users and benchmarks).
     Vault(vault::VaultArgs),
 }
 
-fn init_logging(verbose: u8) {
+#[derive(Debug, Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    scope: Scope,
+    #[command(subcommand)]
+    command: backup::BackupCommand,
+}
+
+#[derive(Debug, Args)]
+struct ResourceArgs {
+    #[command(flatten)]
+    scope: Scope,
+    #[command(subcommand)]
+    command: resource::ResourceCommand,
+}
+
+fn init_logging(verbose: u8, daemon: bool) {
     let default = match verbose {
+        0 if daemon => "info",
         0 => "warn",
         1 => "info",
         2 => "debug",
@@ -65,24 +101,31 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let operation = matches
-        .subcommand_matches("org")
+    // The AWS operation name for error messages: `bunker org list-roots` → ListRoots.
+    let operation = ["org", "backup", "resource"]
+        .iter()
+        .find_map(|group| matches.subcommand_matches(group))
         .and_then(|m| m.subcommand_name())
         .map(org::operation_name)
         .unwrap_or_default();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, matches!(cli.command, Command::Run(_)));
     // The vault engine is synchronous and runs its own threads: no async runtime.
     let cli = match cli {
         Cli { command: Command::Vault(args), output, query, .. } => return vault::run(args, output, query.as_deref()),
         cli => cli,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // Several threads: scheduled jobs run side by side (up to the per-account limit).
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
@@ -99,32 +142,34 @@ async fn run(cli: Cli, operation: &str) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         },
-        Command::Org(command) => run_org(command, cli.home, cli.output, query, operation).await,
-        Command::Vault(_) => unreachable!("vault commands run before the async runtime starts"),
+        Command::Run(args) => run_service(args, cli.home, cli.output, query).await,
+        command => run_aws(command, cli.home, cli.output, query, operation).await,
     }
 }
 
-async fn run_org(
-    command: org::OrgCommand,
-    home: Option<PathBuf>,
-    format: Format,
-    query: Option<Query>,
-    operation: &str,
-) -> ExitCode {
-    let svc = match home::open_default(home).await {
-        Ok(svc) => svc,
+/// The AWS-style command groups: one operation, its JSON printed as the AWS CLI would.
+async fn run_aws(command: Command, home: Option<PathBuf>, format: Format, query: Option<Query>, operation: &str) -> ExitCode {
+    let services = match home::open_services(home, Arc::new(SystemClock)).await {
+        Ok(s) => s,
         Err(e) => return fail(&e),
     };
     tracing::debug!(operation, "calling");
-    let result = org::run(&svc, command).await;
-    svc.catalog().close().await;
+    let result = match command {
+        Command::Org(command) => org::run(&services.orgs, command).await,
+        Command::Backup(BackupArgs { scope, command }) => match scope.resolve(&services.orgs).await {
+            Ok(place) => backup::run(&backup::with_progress(services.backup.clone()), &place, command).await,
+            Err(e) => Err(e),
+        },
+        Command::Resource(ResourceArgs { scope, command }) => match scope.resolve(&services.orgs).await {
+            Ok(place) => resource::run(&services.backup, &place, command).await,
+            Err(e) => Err(e),
+        },
+        Command::Demo | Command::Run(_) | Command::Vault(_) => unreachable!("handled by run()"),
+    };
+    services.orgs.catalog().close().await;
     match result {
         Ok(Some(value)) => {
-            let value = match query {
-                Some(q) => q.apply(&value),
-                None => value,
-            };
-            print!("{}", output::render(&value, format));
+            print_value(&value, format, query.as_ref());
             ExitCode::SUCCESS
         }
         Ok(None) => ExitCode::SUCCESS,
@@ -132,14 +177,51 @@ async fn run_org(
     }
 }
 
+/// `bunker run`: the service in the foreground, on the system clock or a simulated one.
+async fn run_service(args: run::RunArgs, home: Option<PathBuf>, format: Format, query: Option<Query>) -> ExitCode {
+    let home = match home::resolve(home) {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    let result = if args.fake_clock {
+        let start = args.start.unwrap_or_else(jiff::Timestamp::now);
+        let until = args.until.expect("clap requires --until with --fake-clock");
+        let clock = Arc::new(bunker_core::ManualClock::new(start));
+        match home::open_services(Some(home), clock.clone()).await {
+            Ok(services) => run::simulate(services.backup, &clock, start, until).await,
+            Err(e) => return fail(&e),
+        }
+    } else {
+        match home::open_services(Some(home), Arc::new(SystemClock)).await {
+            Ok(services) => run::daemon(services.backup, &args).await,
+            Err(e) => return fail(&e),
+        }
+    };
+    match result {
+        Ok(value) => {
+            print_value(&value, format, query.as_ref());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn print_value(value: &Value, format: Format, query: Option<&Query>) {
+    let value = match query {
+        Some(q) => q.apply(value),
+        None => value.clone(),
+    };
+    print!("{}", output::render(&value, format));
+}
+
 /// Prints a failed operation in the AWS CLI's words.
-fn report(failure: &org::Failure, operation: &str) -> ExitCode {
-    match failure {
-        org::Failure::Service(e) => {
-            eprintln!("An error occurred ({}) when calling the {operation} operation: {e}", e.code());
+fn report(failure: &Failure, operation: &str) -> ExitCode {
+    match failure.code() {
+        Some(code) => {
+            eprintln!("An error occurred ({code}) when calling the {operation} operation: {failure}");
             ExitCode::from(EXIT_SERVICE_ERROR)
         }
-        org::Failure::Parameter { .. } => {
+        None => {
             eprintln!("{failure}");
             ExitCode::from(EXIT_OTHER_ERROR)
         }

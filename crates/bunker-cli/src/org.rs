@@ -1,11 +1,12 @@
 //! `bunker org …`: the AWS Organizations operations, with the names, flags and JSON output
 //! of `aws organizations …`.
 
-use bunker_core::{CreateAccount, CreateOrganization, CreatePolicy, OrgError, Organizations, UpdatePolicy};
+use bunker_core::{CreateAccount, CreateOrganization, CreatePolicy, Organizations, UpdatePolicy};
 use clap::Subcommand;
 use serde_json::{Value, json};
 
 use crate::aws_json as aws;
+use crate::failure::{Failure, content};
 
 /// The operations. Each name, flag and output key is the AWS CLI's; the ones marked
 /// "Bunker extension" have no AWS counterpart.
@@ -236,31 +237,6 @@ pub enum OrgCommand {
     },
 }
 
-/// Why a command failed.
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    /// The service refused: printed as the AWS CLI prints a service error.
-    #[error(transparent)]
-    Service(#[from] OrgError),
-    /// A parameter could not be read (such as a missing `file://`).
-    #[error("Error parsing parameter '{name}': {message}")]
-    Parameter {
-        /// The flag.
-        name: &'static str,
-        /// Why.
-        message: String,
-    },
-}
-
-/// Reads `--content`: `file://PATH` (or `fileb://PATH`) from a file, anything else as is.
-fn content(name: &'static str, value: String) -> Result<String, Failure> {
-    let Some(path) = value.strip_prefix("file://").or_else(|| value.strip_prefix("fileb://")) else {
-        return Ok(value);
-    };
-    std::fs::read_to_string(path)
-        .map_err(|e| Failure::Parameter { name, message: format!("Unable to load paramfile {value}: {e}") })
-}
-
 /// Runs one operation. `None` for operations that print nothing (as in the AWS CLI).
 pub async fn run(svc: &Organizations, command: OrgCommand) -> Result<Option<Value>, Failure> {
     use OrgCommand as C;
@@ -411,14 +387,4 @@ mod tests {
         assert_eq!(operation_name("list-organizational-units-for-parent"), "ListOrganizationalUnitsForParent");
     }
 
-    #[test]
-    fn content_from_a_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        std::fs::write(&path, "{\"plans\":{}}").unwrap();
-        assert_eq!(content("--content", format!("file://{}", path.display())).unwrap(), "{\"plans\":{}}");
-        assert_eq!(content("--content", "{}".into()).unwrap(), "{}");
-        let missing = content("--content", "file:///nonexistent/x.json".into()).unwrap_err();
-        assert!(missing.to_string().starts_with("Error parsing parameter '--content': Unable to load paramfile"));
-    }
 }

@@ -5,7 +5,7 @@
 //! prints. Exit codes: 0 ok, 1 failure (including a check that finds damage), 2 usage.
 
 mod maintain;
-mod progress;
+pub(crate) mod progress;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

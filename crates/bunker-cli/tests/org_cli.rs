@@ -1,10 +1,10 @@
 //! End to end: the real `bunker` binary against a temporary home, read back through its
 //! JSON output. Every failing command is checked to leave the organization unchanged.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
 use serde_json::{Value, json};
+use support::{Home, is_aws_cli_timestamp, keys};
 
 const MGMT: &str = "111111111111";
 
@@ -20,59 +20,12 @@ const EU: &str = r#"{"plans":{"Daily":{"regions":{"@@append":["eu-west-1"]}}}}"#
 
 const OWN_VAULT: &str = r#"{"plans":{"Daily":{"rules":{"Nightly":{"target_backup_vault_name":{"@@assign":"Mine"}}}}}}"#;
 
-/// A temporary Bunker home and the binary run against it.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
 impl Home {
-    fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_bunker"))
-            .arg("--home")
-            .arg(self.path())
-            .args(args)
-            .env_remove("BUNKER_HOME")
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("bunker runs")
-    }
-
-    /// Runs a command that must succeed; its JSON output (`null` when it prints nothing).
-    fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "bunker {args:?} failed: {stderr}");
-        if stdout.trim().is_empty() { Value::Null } else { serde_json::from_str(&stdout).unwrap() }
-    }
-
-    /// `bunker org ARGS… --query Q --output text`, trimmed.
-    fn text(&self, args: &[&str], query: &str) -> String {
-        let mut all = args.to_vec();
-        all.extend(["--query", query, "--output", "text"]);
-        let out = self.run(&all);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    }
-
     /// Runs an org command that must fail with the AWS exception `code` (exit 254), and
     /// checks that nothing changed. Returns stderr.
     fn fails(&self, args: &[&str], code: &str, operation: &str) -> String {
         let before = self.snapshot();
-        let out = self.run(args);
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(254), "bunker {args:?}: {stderr}");
-        let expected = format!("An error occurred ({code}) when calling the {operation} operation: ");
-        assert!(stderr.starts_with(&expected), "expected {expected:?}, got {stderr:?}");
-        assert!(out.stdout.is_empty());
+        let stderr = self.service_error(args, code, operation);
         assert_eq!(self.snapshot(), before, "bunker {args:?} changed the catalog");
         stderr
     }
@@ -118,24 +71,6 @@ impl Home {
         let out = self.ok(&["org", "create-policy", "--type", "BACKUP_POLICY", "--name", name, "--content", content]);
         out["Policy"]["PolicySummary"]["Id"].as_str().unwrap().to_owned()
     }
-}
-
-/// `2026-11-25T18:05:28.123000+00:00` (the fraction only when there is one).
-fn is_aws_cli_timestamp(v: &Value) -> bool {
-    let Some(s) = v.as_str() else { return false };
-    let Some(main) = s.strip_suffix("+00:00") else { return false };
-    let (seconds, fraction) = main.split_once('.').unwrap_or((main, "000000"));
-    let shape = seconds.chars().enumerate().all(|(i, c)| match i {
-        4 | 7 => c == '-',
-        10 => c == 'T',
-        13 | 16 => c == ':',
-        _ => c.is_ascii_digit(),
-    });
-    shape && seconds.len() == 19 && fraction.len() == 6 && fraction.chars().all(|c| c.is_ascii_digit())
-}
-
-fn keys(v: &Value) -> Vec<&str> {
-    v.as_object().unwrap().keys().map(String::as_str).collect()
 }
 
 #[test]
@@ -373,7 +308,7 @@ fn help_everywhere() {
     let top = home.run(&["--help"]);
     assert!(top.status.success());
     let top = String::from_utf8(top.stdout).unwrap();
-    assert_eq!(subcommands(&top), ["org", "demo", "vault"]);
+    assert_eq!(subcommands(&top), ["org", "demo", "backup", "resource", "run", "vault"]);
     let org = String::from_utf8(home.run(&["org", "--help"]).stdout).unwrap();
     let names = subcommands(&org);
     assert_eq!(names.len(), 28, "{names:?}");
@@ -402,7 +337,7 @@ fn the_demo_runs_and_never_reuses_a_home() {
     let home = Home::new();
     let demo_home = home.path().join("demo");
     let run = || {
-        Command::new(env!("CARGO_BIN_EXE_bunker")).arg("demo").arg("--home").arg(&demo_home).output().unwrap()
+        std::process::Command::new(env!("CARGO_BIN_EXE_bunker")).arg("demo").arg("--home").arg(&demo_home).output().unwrap()
     };
     let out = run();
     let stdout = String::from_utf8(out.stdout).unwrap();
