@@ -7,8 +7,8 @@
 //! `ABORTING` is shown while a stop request reaches the running connector.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bunker_catalog::{BackupJobRow, JobFilter, RecoveryPointRow, Tags};
@@ -37,6 +37,12 @@ impl Running {
         self.jobs.lock().map(|j| j.values().filter(|r| r.account == account).count()).unwrap_or(0)
     }
 
+    /// Counts `id` as running until the returned guard drops.
+    fn register(&self, id: &str, account: &str, stop: Arc<AtomicBool>, by_user: Arc<AtomicBool>) -> Registered<'_> {
+        self.jobs.lock().expect("running jobs lock").insert(id.to_owned(), RunningJob { account: account.to_owned(), stop, by_user });
+        Registered { running: self, id: id.to_owned() }
+    }
+
     fn stop_by_user(&self, id: &str) -> bool {
         let jobs = self.jobs.lock().expect("running jobs lock");
         jobs.get(id).is_some_and(|r| {
@@ -45,6 +51,37 @@ impl Running {
             true
         })
     }
+}
+
+/// A job's place in [`Running`], released however the run ends (errors included).
+struct Registered<'a> {
+    running: &'a Running,
+    id: String,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut jobs) = self.running.jobs.lock() {
+            jobs.remove(&self.id);
+        }
+    }
+}
+
+/// A job id whose first 48 bits count up in this process (the rest stays random).
+/// Dispatch (oldest first) and `ListBackupJobs` (newest first) order by (creation time, id),
+/// and jobs created in the same microsecond (one scheduler firing, a fake clock) must keep
+/// their creation order there, not a random one.
+fn sequential_job_id() -> String {
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    let random = job_id(); // XXXXXXXX-XXXX-4XXX-YXXX-XXXXXXXXXXXX
+    let next = NEXT.get_or_init(|| {
+        // A random start below 2^47: ids of separate processes do not all begin alike, and
+        // the 48-bit counter cannot wrap.
+        let seed = u64::from_str_radix(&format!("{}{}", &random[..8], &random[9..13]), 16).unwrap_or(0);
+        AtomicU64::new(seed & ((1 << 47) - 1))
+    });
+    let n = next.fetch_add(1, Ordering::Relaxed) & 0xFFFF_FFFF_FFFF;
+    format!("{:08X}-{:04X}{}", n >> 16, n & 0xFFFF, &random[13..])
 }
 
 /// `StartBackupJob` input.
@@ -313,7 +350,7 @@ impl BackupService {
     pub(crate) fn new_job(&self, req: &StartBackupJob, resource_type: &str, created_at: Timestamp) -> BackupJobRow {
         let start_window = req.start_window_minutes.unwrap_or(bunker_policy::plan::DEFAULT_START_WINDOW_MINUTES);
         BackupJobRow {
-            id: job_id(),
+            id: sequential_job_id(),
             account_id: req.account_id.clone(),
             region: req.region.clone(),
             vault_arn: vault_arn(&req.region, &req.account_id, &req.backup_vault_name),
@@ -486,6 +523,11 @@ impl BackupService {
         job.state = "RUNNING".into();
         job.started_at = Some(now);
         job.complete_by = Some(now + SignedDuration::from_mins(job.completion_window_minutes));
+        let stop = Arc::new(AtomicBool::new(false));
+        let by_user = Arc::new(AtomicBool::new(false));
+        // Counted before the catalog says RUNNING: a dispatcher that no longer sees the job
+        // queued must see it running, or the per-account limit could be exceeded.
+        let registered = self.running.register(&job.id, &job.account_id, stop.clone(), by_user.clone());
         tx.update_backup_job(&job).await?;
         if let Some(plan) = &job.plan_id {
             tx.set_plan_last_execution(plan, now).await?;
@@ -493,12 +535,6 @@ impl BackupService {
         tx.commit().await?;
         tracing::info!(job = %job.id, resource = %resource.arn, vault = %vault.name, "backup job started");
 
-        let stop = Arc::new(AtomicBool::new(false));
-        let by_user = Arc::new(AtomicBool::new(false));
-        self.running.jobs.lock().expect("running jobs lock").insert(
-            job.id.clone(),
-            RunningJob { account: job.account_id.clone(), stop: stop.clone(), by_user: by_user.clone() },
-        );
         // The completion window is watched on the service's clock, so a test can move time.
         let complete_by = job.complete_by.unwrap_or(now);
         let watchdog = {
@@ -514,7 +550,7 @@ impl BackupService {
         };
         let ending = self.execute(&job, &resource.location, &vault, parent, stop.clone()).await;
         watchdog.abort();
-        self.running.jobs.lock().expect("running jobs lock").remove(&job.id);
+        drop(registered);
         let user_stop = by_user.load(Ordering::SeqCst);
         self.finish_job(job, &resource, &vault, ending, user_stop).await
     }
