@@ -12,6 +12,8 @@ use serde_json::Value;
 
 use crate::home::{self, CATALOG_FILE};
 
+mod protect;
+
 /// The management account.
 const MANAGEMENT: (&str, &str) = ("111111111111", "management@example.com");
 
@@ -164,6 +166,7 @@ pub async fn run(home: Option<PathBuf>) -> anyhow::Result<()> {
     print!("{}", tree(&svc, ids.get("ROOT")).await?);
     print!("{}", effective_plans(&svc).await?);
     print!("{}", explanation(&svc).await?);
+    print!("{}", protect::run(&home, svc.catalog().clone()).await?);
     print!("{}", commands(&policy_dir, &home));
     svc.catalog().close().await;
     Ok(())
@@ -445,6 +448,20 @@ fn commands(policy_dir: &Path, home: &Path) -> String {
     let _ = writeln!(out, "bunker org list-effective-plans --account-id {EXPLAINED_ACCOUNT} --output table");
     let _ = writeln!(out, "bunker org describe-effective-policy --policy-type BACKUP_POLICY --target-id {EXPLAINED_ACCOUNT}");
     let _ = writeln!(out, "bunker org explain-effective-policy --target-id {EXPLAINED_ACCOUNT}   # the full explanation");
+    let a = protect::ACCOUNT;
+    out.push_str("mkdir -p site && echo hello > site/index.html
+");
+    for vault in ["OrgCentralVault", "ProdHourlyVault"] {
+        let _ = writeln!(out, "bunker backup create-backup-vault --backup-vault-name {vault} --account-id {a}");
+    }
+    let _ = writeln!(
+        out,
+        "SITE=$(bunker resource register --resource-name website --directory \"$PWD/site\" --tags backup=daily --account-id {a} --query Resource.ResourceArn --output text)"
+    );
+    out.push_str("bunker run --fake-clock --until \"$(date -u -d '+3 days' +%FT%TZ)\"    # three days in seconds\n");
+    out.push_str("bunker backup list-recovery-points-by-resource --resource-arn \"$SITE\" --output table\n");
+    out.push_str("RP=$(bunker backup list-recovery-points-by-resource --resource-arn \"$SITE\" --query 'RecoveryPoints[0].RecoveryPointArn' --output text)\n");
+    let _ = writeln!(out, "bunker backup start-restore-job --recovery-point-arn \"$RP\" --metadata Path=\"$PWD/restored\" --account-id {a}");
     let _ = writeln!(
         out,
         "\nOr look around this demo's organization: bunker --home {} org list-accounts --output table",
