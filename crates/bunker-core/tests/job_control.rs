@@ -190,10 +190,10 @@ impl Connectors for Gated {
 }
 
 impl World {
-    /// Runs the ready jobs while `id` is held at the gate: stops it there (checking it is
-    /// `RUNNING`, then `ABORTING`, which cannot be stopped again), releases it, and returns
-    /// how it ended.
-    async fn stop_while_running(&self, gate: &Gate, id: &str) -> BackupJob {
+    /// Runs the ready jobs while `id` is held at the gate: stops it there through `via`
+    /// (checking it is `RUNNING`, then `ABORTING`, which cannot be stopped again), releases
+    /// it, and returns how it ended.
+    async fn stop_while_running(&self, gate: &Gate, id: &str, via: &BackupService) -> BackupJob {
         gate.arm();
         let runner = tokio::spawn({
             let svc = self.svc.clone();
@@ -201,9 +201,9 @@ impl World {
         });
         wait_for("the backup to reach the gate", || gate.entered.load(Ordering::SeqCst)).await;
         assert_eq!(self.describe(id).await.state, "RUNNING");
-        self.svc.stop_backup_job(id).await.unwrap();
+        via.stop_backup_job(id).await.unwrap();
         assert_eq!(self.describe(id).await.state, "ABORTING");
-        assert_eq!(self.svc.stop_backup_job(id).await.unwrap_err().code(), "InvalidRequestException");
+        assert_eq!(via.stop_backup_job(id).await.unwrap_err().code(), "InvalidRequestException");
         gate.release.store(true, Ordering::SeqCst);
         runner.await.unwrap().unwrap();
         gate.armed.store(false, Ordering::SeqCst);
@@ -231,7 +231,7 @@ async fn stop_backup_job_aborts_keeps_nothing_and_leaves_the_vault_whole() {
     write_files(&dir, (0..4).chain(8..30).map(|i| (format!("f{i:02}.bin"), noise(200_000, 1000 + i))));
     w.clock.advance(SignedDuration::from_hours(1));
     let stopped = w.start(&a, &dir_arn).await;
-    let s = w.stop_while_running(&gate, &stopped).await;
+    let s = w.stop_while_running(&gate, &stopped, &w.svc).await;
     assert_eq!(s.state, "ABORTED", "{s:?}");
     assert!(s.status_message.as_deref().unwrap().contains("StopBackupJob"), "{s:?}");
     assert!(s.recovery_point_arn.is_none() && s.completion_date.is_some(), "{s:?}");
@@ -242,10 +242,18 @@ async fn stop_backup_job_aborts_keeps_nothing_and_leaves_the_vault_whole() {
     std::fs::create_dir_all(img.parent().unwrap()).unwrap();
     std::fs::write(&img, noise(3_000_000, 77)).unwrap();
     let stopped_img = w.start(&a, &img_arn).await;
-    let si = w.stop_while_running(&gate, &stopped_img).await;
+    let si = w.stop_while_running(&gate, &stopped_img, &w.svc).await;
     assert_eq!(si.state, "ABORTED", "{si:?}");
     assert!(si.status_message.as_deref().unwrap().contains("StopBackupJob"), "{si:?}");
     assert!(si.recovery_point_arn.is_none());
+
+    // A job running in another process (another service on the same catalog, as
+    // `bunker backup stop-backup-job` beside `bunker run`) is stopped through the catalog.
+    let elsewhere = BackupService::new(w.svc.catalog().clone(), Arc::new(w.clock.clone()), w.root.join("data"));
+    let remote = w.start(&a, &dir_arn).await;
+    let r = w.stop_while_running(&gate, &remote, &elsewhere).await;
+    assert_eq!(r.state, "ABORTED", "{r:?}");
+    assert!(r.status_message.as_deref().unwrap().contains("StopBackupJob") && r.recovery_point_arn.is_none(), "{r:?}");
 
     // A job stopped before it starts never runs.
     let queued = w.start(&a, &dir_arn).await;
@@ -283,7 +291,7 @@ async fn stop_backup_job_aborts_keeps_nothing_and_leaves_the_vault_whole() {
     assert_eq!(w.restore(next.recovery_point_arn.as_ref().unwrap(), "next").await, read_tree(&dir));
 
     // Final states cannot be stopped; unknown jobs do not exist.
-    for id in [&first.backup_job_id, &stopped, &stopped_img, &queued, &next.backup_job_id] {
+    for id in [&first.backup_job_id, &stopped, &stopped_img, &remote, &queued, &next.backup_job_id] {
         let err = w.svc.stop_backup_job(id).await.unwrap_err();
         assert_eq!(err.code(), "InvalidRequestException", "{id}: {err}");
         assert!(err.to_string().contains(id.as_str()), "{err}");

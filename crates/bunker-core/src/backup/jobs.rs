@@ -336,6 +336,12 @@ fn days_after(t: Timestamp, days: Option<i64>) -> Option<Timestamp> {
     days.and_then(|d| t.checked_add(SignedDuration::from_hours(d.checked_mul(24)?)).ok())
 }
 
+/// Whether the catalog says a stop was requested for job `id`.
+async fn stop_requested(catalog: &bunker_catalog::Catalog, id: &str) -> bool {
+    let Ok(mut tx) = catalog.read().await else { return false };
+    matches!(tx.backup_job(id).await, Ok(Some(j)) if j.state == "ABORTING")
+}
+
 /// How a run ended, before it is written down.
 enum Ending {
     Done { snapshot: SnapshotId, size: u64, added: u64, partial: bool },
@@ -440,8 +446,12 @@ impl BackupService {
                 job.status_message = Some("Stopped by StopBackupJob before it started".into());
                 job.completed_at = Some(self.now());
             }
-            "RUNNING" if self.running.stop_by_user(id) => job.state = "ABORTING".into(),
-            "RUNNING" => return Err(BackupError::InvalidRequest(format!("Backup job {id} runs in another Bunker process"))),
+            "RUNNING" => {
+                // Running here: stopped at once. Running in another process (`bunker run`):
+                // its watchdog sees ABORTING in the catalog.
+                self.running.stop_by_user(id);
+                job.state = "ABORTING".into();
+            }
             s => return Err(BackupError::InvalidRequest(format!("Backup job {id} is {s} and cannot be stopped"))),
         }
         tx.update_backup_job(&job).await?;
@@ -537,11 +547,20 @@ impl BackupService {
 
         // The completion window is watched on the service's clock, so a test can move time.
         let complete_by = job.complete_by.unwrap_or(now);
+        // A stop requested by another process arrives through the catalog (polled every
+        // half second).
         let watchdog = {
-            let (clock, stop) = (self.clock.clone(), stop.clone());
+            let (clock, stop, by_user, catalog, id) = (self.clock.clone(), stop.clone(), by_user.clone(), self.catalog.clone(), job.id.clone());
             tokio::spawn(async move {
-                while !stop.load(Ordering::SeqCst) {
+                for round in 0u64.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
                     if clock.now() > complete_by {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    if round % 25 == 24 && stop_requested(&catalog, &id).await {
+                        by_user.store(true, Ordering::SeqCst);
                         stop.store(true, Ordering::SeqCst);
                     }
                     tokio::time::sleep(Duration::from_millis(20)).await;
