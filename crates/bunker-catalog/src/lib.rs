@@ -10,14 +10,17 @@
 //! sqlx's `Any` driver: `$n` placeholders, BIGINT times, no backend-only syntax except how
 //! a transaction opens ([`Catalog::write`]).
 
+mod copies;
 mod error;
 mod ids;
 mod jobs;
+mod lifecycle;
 mod model;
 mod org;
 mod plans;
 mod policies;
 mod resources;
+mod restore_testing;
 mod units;
 
 use std::path::Path;
@@ -37,6 +40,8 @@ pub use jobs::{BackupJobRow, JobFilter, ProtectedResourceRow, RecoveryPointRow, 
 pub use model::{Account, Organization, OrganizationalUnit, Policy, PolicyAttachment, PolicyTypeStatus, Root};
 pub use plans::{BackupPlanRow, PlanVersion, SelectionRow};
 pub use resources::{BackupVault, Resource, Tags};
+#[allow(unused_imports)] // filled by the lifecycle, copy and restore-testing work
+pub use {copies::*, lifecycle::*, restore_testing::*};
 
 /// The schema, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

@@ -6,11 +6,14 @@
 //! keys live) and the connectors (how a resource is read and written back). Jobs run the
 //! blocking vault engine on tokio's blocking threads.
 
+mod copies;
 mod error;
 mod jobs;
+mod lifecycle;
 mod plans;
 mod resources;
 mod restore;
+mod restore_testing;
 mod scheduler;
 mod vaults;
 
@@ -31,6 +34,8 @@ pub use resources::RegisterResource;
 pub use restore::{RestoreJob, StartRestoreJob};
 pub use scheduler::{Scheduler, TickReport};
 pub use vaults::VaultDescription;
+#[allow(unused_imports)] // filled by the lifecycle, copy and restore-testing work
+pub use {copies::*, lifecycle::*, restore_testing::*};
 
 /// Reads resources into vaults and writes them back: the real connectors, or a wrapper in
 /// tests (a deliberately slow one, for the window rules).

@@ -1,0 +1,1 @@
+//! Recovery point lifecycle rows: storage class, cold moves, deletions in progress.

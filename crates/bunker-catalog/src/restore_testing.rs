@@ -1,0 +1,1 @@
+//! Restore testing plans, selections and the jobs that restore and validate.
