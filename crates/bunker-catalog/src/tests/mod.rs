@@ -245,3 +245,6 @@ suite! {
 }
 
 mod backup_tables;
+mod copies;
+mod lifecycle;
+mod restore_testing;

@@ -163,10 +163,10 @@ impl BackupService {
         tx.commit().await?;
 
         let snapshot: std::result::Result<SnapshotId, _> = rp.snapshot_id.parse();
-        let (svc, vault_row, t) = (self.clone(), vault.clone(), target.clone());
+        let (svc, vault_row, t, rp_row) = (self.clone(), vault.clone(), target.clone(), rp.clone());
         let outcome = tokio::task::spawn_blocking(move || -> Result<bunker_connectors::RestoreOutcome> {
             let snapshot = snapshot.map_err(|e| BackupError::DependencyFailure(format!("recovery point snapshot id: {e:?}")))?;
-            let v = svc.open_vault(&vault_row)?;
+            let v = svc.open_recovery_point_vault(&vault_row, &rp_row)?;
             svc.connectors.restore(&v, snapshot, &t, &NoProgress).map_err(|e| BackupError::DependencyFailure(e.to_string()))
         })
         .await

@@ -1,0 +1,1 @@
+//! The lifecycle tables on both databases.

@@ -1,0 +1,1 @@
+//! The restore testing tables on both databases.
