@@ -470,6 +470,16 @@ impl Tx {
         rows.iter().map(rp_from_row).collect()
     }
 
+    /// The earliest `DeleteAt` strictly after `after`, over every recovery point: when
+    /// lifecycle next has something to delete (`None`: nothing ever, as things stand).
+    pub async fn next_delete_at_after(&mut self, after: Timestamp) -> Result<Option<Timestamp>> {
+        let next: Option<i64> = sqlx::query_scalar("SELECT MIN(delete_at) FROM recovery_points WHERE delete_at > $1")
+            .bind(to_db_time(after))
+            .fetch_one(&mut *self.tx)
+            .await?;
+        next.map(from_db_time).transpose()
+    }
+
     /// How many recovery points a vault holds (any status).
     pub async fn count_recovery_points_in_vault(&mut self, vault_arn: &str) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM recovery_points WHERE vault_arn = $1")

@@ -171,4 +171,45 @@ async fn backup_tables_round_trip(db: TestDb) {
     assert_eq!(protected[0].last_recovery_point_arn, rp(24, &vault.arn, &resource.arn).arn);
 }
 
-suite! { backup_tables_round_trip }
+/// The scheduler's next lifecycle deletion: the earliest `delete_at` strictly after a time,
+/// over every vault, points without one ignored.
+async fn next_deletion_over_every_vault(db: TestDb) {
+    let catalog = seeded(&db).await;
+    let mut tx = catalog.write().await.unwrap();
+    assert_eq!(tx.next_delete_at_after(at(0)).await.unwrap(), None, "no recovery points");
+    let mut arns = Vec::new();
+    for name in ["Default", "Archive"] {
+        let vault = BackupVault {
+            arn: format!("arn:aws:backup:eu-west-1:111111111111:backup-vault:{name}"),
+            account_id: "111111111111".into(),
+            region: "eu-west-1".into(),
+            name: name.into(),
+            location: format!("/v/{name}"),
+            encryption_key_arn: "arn:aws:kms:eu-west-1:111111111111:key/k".into(),
+            creator_request_id: None,
+            tags: Tags::new(),
+            created_at: at(0),
+        };
+        tx.insert_vault(&vault).await.unwrap();
+        arns.push(vault.arn);
+    }
+    // Default: deletions at 1100, 1200, …; Archive: one at 1150 and one kept forever.
+    for i in 0..5 {
+        tx.insert_recovery_point(&RecoveryPointRow { delete_at: Some(at(1000 + 100 * (i + 1))), ..rp(i, &arns[0], "arn:r") })
+            .await
+            .unwrap();
+    }
+    tx.insert_recovery_point(&RecoveryPointRow { delete_at: Some(at(1150)), ..rp(10, &arns[1], "arn:r") }).await.unwrap();
+    tx.insert_recovery_point(&RecoveryPointRow { delete_at: None, ..rp(11, &arns[1], "arn:r") }).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = catalog.read().await.unwrap();
+    assert_eq!(tx.next_delete_at_after(at(0)).await.unwrap(), Some(at(1100)));
+    assert_eq!(tx.next_delete_at_after(at(1100)).await.unwrap(), Some(at(1150)), "strictly after");
+    assert_eq!(tx.next_delete_at_after(at(1150)).await.unwrap(), Some(at(1200)));
+    let micro = at(1499) + jiff::SignedDuration::from_micros(999_999);
+    assert_eq!(tx.next_delete_at_after(micro).await.unwrap(), Some(at(1500)), "microsecond precision");
+    assert_eq!(tx.next_delete_at_after(at(1500)).await.unwrap(), None, "only points kept forever remain");
+}
+
+suite! { backup_tables_round_trip, next_deletion_over_every_vault }
