@@ -15,6 +15,7 @@ mod resources;
 mod restore;
 mod restore_testing;
 mod scheduler;
+mod sites;
 mod vaults;
 
 use std::path::PathBuf;

@@ -1,5 +1,7 @@
-//! Backup vaults: one vault-engine repository per vault, below
-//! `<data>/regions/<region>/<account>/<vault>`, encrypted under the account's key
+//! Backup vaults: one vault-engine repository per vault on its Region's warm root
+//! (`<warm root>/<account>/<vault>`, by default `<data>/regions/<region>/…`; see
+//! [`super::sites`]) and, once lifecycle first moves a recovery point there, a second one on
+//! the Region's cold root. Both are encrypted under the account's key
 //! (`<data>/keys/<account>.key`, made when the account's first vault is created; the key
 //! service replaces these files later).
 
@@ -11,6 +13,7 @@ use bunker_policy::plan_input::valid_vault_name;
 use bunker_vault::{FileKek, InitOptions, LocalStorage, Vault};
 use serde::Serialize;
 
+use super::sites::Sites;
 use super::{BackupError, BackupService, Result, vault_arn};
 
 /// `describe-backup-vault` / one entry of `list-backup-vaults`.
@@ -60,6 +63,29 @@ impl BackupService {
         Ok(Vault::open(Arc::new(LocalStorage::new(&vault.location)), &kek)?)
     }
 
+    /// Where a vault's cold repository is.
+    pub(crate) fn cold_location(&self, vault: &BackupVault) -> Result<PathBuf> {
+        Ok(Sites::load(&self.data_dir)?.cold_vault(&vault.region, &vault.account_id, &vault.name))
+    }
+
+    /// Opens a vault's cold repository, made on first use when `create` (blocking: call
+    /// from a blocking thread).
+    pub(crate) fn open_cold_vault(&self, vault: &BackupVault, create: bool) -> Result<Vault> {
+        let kek = self.account_kek(&vault.account_id)?;
+        let location = self.cold_location(vault)?;
+        let storage = Arc::new(LocalStorage::new(&location));
+        if location.join("config").exists() || !create {
+            return Vault::open(storage, &kek)
+                .map_err(|e| BackupError::DependencyFailure(format!("cold repository {} of vault {}: {e}", location.display(), vault.name)));
+        }
+        match Vault::init(storage.clone(), &kek, InitOptions::default()) {
+            Ok(v) => Ok(v),
+            // Another process made it meanwhile.
+            Err(bunker_vault::VaultError::AlreadyInitialized) => Ok(Vault::open(storage, &kek)?),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// `CreateBackupVault`.
     pub async fn create_backup_vault(&self, account: &str, region: &str, name: &str, tags: Tags, creator_request_id: Option<String>) -> Result<VaultDescription> {
         if !valid_vault_name(name) {
@@ -68,7 +94,7 @@ impl BackupService {
             )));
         }
         let arn = vault_arn(region, account, name);
-        let location = self.data_dir.join("regions").join(region).join(account).join(name);
+        let location = Sites::load(&self.data_dir)?.warm_vault(region, account, name);
         let mut tx = self.catalog.write().await?;
         if tx.account(&bunker_catalog::AccountId::parse(account).map_err(|e| BackupError::InvalidParameterValue(e.to_string()))?).await?.is_none() {
             return Err(BackupError::ResourceNotFound(format!("account {account} is not in the organization")));

@@ -1,0 +1,135 @@
+//! Regions as sites: each Region keeps its vaults on a warm storage root and their cold
+//! tier on a separate cold storage root.
+//!
+//! Defaults: warm `<data>/regions/<region>`, cold `<data>/cold/<region>`. An instance can
+//! place Regions elsewhere with `<data>/regions.json`:
+//!
+//! ```json
+//! {"eu-west-1": {"Warm": "/mnt/fast/eu", "Cold": "/mnt/slow/eu"}}
+//! ```
+//!
+//! Either key may be left out (its default applies); relative paths are relative to the
+//! data directory. A vault's warm repository is `<warm root>/<account>/<vault>` (recorded
+//! in the catalog when the vault is created), its cold repository
+//! `<cold root>/<account>/<vault>` (looked up here each time: moving a Region's cold root
+//! means moving its directories along). Roots are local directories; S3 roots are the next
+//! step.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{BackupError, Result};
+
+/// The file naming the Regions' roots, in the data directory.
+pub(crate) const SITES_FILE: &str = "regions.json";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct Roots {
+    warm: Option<PathBuf>,
+    cold: Option<PathBuf>,
+}
+
+/// The storage roots of every Region.
+#[derive(Debug, Clone)]
+pub(crate) struct Sites {
+    data_dir: PathBuf,
+    regions: BTreeMap<String, Roots>,
+}
+
+impl Sites {
+    /// The sites of the instance whose data directory is `data_dir`.
+    ///
+    /// # Errors
+    /// An unreadable or invalid `regions.json`, or a Region whose warm and cold roots are
+    /// the same directory (moving a point to cold would then forget its only copy).
+    pub(crate) fn load(data_dir: &Path) -> Result<Self> {
+        let path = data_dir.join(SITES_FILE);
+        let bad = |m: String| BackupError::DependencyFailure(format!("{}: {m}", path.display()));
+        let regions = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(bad(e.to_string())),
+        };
+        let sites = Self { data_dir: data_dir.to_owned(), regions };
+        for region in sites.regions.keys() {
+            if region.is_empty() || region.contains(['/', '\\']) || region.starts_with('.') {
+                return Err(bad(format!("`{region}` is not a Region name")));
+            }
+            if sites.warm_root(region) == sites.cold_root(region) {
+                return Err(bad(format!("{region}: the warm and cold roots must be different directories")));
+            }
+        }
+        Ok(sites)
+    }
+
+    fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() { p.to_owned() } else { self.data_dir.join(p) }
+    }
+
+    /// Where `region`'s warm repositories live.
+    pub(crate) fn warm_root(&self, region: &str) -> PathBuf {
+        match self.regions.get(region).and_then(|r| r.warm.as_deref()) {
+            Some(p) => self.resolve(p),
+            None => self.data_dir.join("regions").join(region),
+        }
+    }
+
+    /// Where `region`'s cold repositories live.
+    pub(crate) fn cold_root(&self, region: &str) -> PathBuf {
+        match self.regions.get(region).and_then(|r| r.cold.as_deref()) {
+            Some(p) => self.resolve(p),
+            None => self.data_dir.join("cold").join(region),
+        }
+    }
+
+    /// A vault's warm repository.
+    pub(crate) fn warm_vault(&self, region: &str, account: &str, vault: &str) -> PathBuf {
+        self.warm_root(region).join(account).join(vault)
+    }
+
+    /// A vault's cold repository.
+    pub(crate) fn cold_vault(&self, region: &str, account: &str, vault: &str) -> PathBuf {
+        self.cold_root(region).join(account).join(vault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let s = Sites::load(data).unwrap();
+        assert_eq!(s.warm_vault("eu-west-1", "111111111111", "V"), data.join("regions/eu-west-1/111111111111/V"));
+        assert_eq!(s.cold_vault("eu-west-1", "111111111111", "V"), data.join("cold/eu-west-1/111111111111/V"));
+
+        std::fs::write(data.join(SITES_FILE), r#"{"eu-west-1":{"Warm":"/mnt/fast/eu","Cold":"slow/eu"},"us-east-1":{"Cold":"/mnt/slow/us"}}"#).unwrap();
+        let s = Sites::load(data).unwrap();
+        assert_eq!(s.warm_root("eu-west-1"), Path::new("/mnt/fast/eu"));
+        assert_eq!(s.cold_root("eu-west-1"), data.join("slow/eu"));
+        assert_eq!(s.warm_root("us-east-1"), data.join("regions/us-east-1"));
+        assert_eq!(s.cold_root("us-east-1"), Path::new("/mnt/slow/us"));
+        assert_eq!(s.cold_root("ap-south-1"), data.join("cold/ap-south-1"));
+    }
+
+    #[test]
+    fn invalid_configurations_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, needle) in [
+            (r#"{"eu-west-1":{"Warm":"/a","Cold":"/a"}}"#, "must be different"),
+            (r#"{"eu-west-1":{"Cold":"regions/eu-west-1"}}"#, "must be different"),
+            (r#"{"eu-west-1":{"Hot":"/a"}}"#, "unknown field"),
+            (r#"{"../x":{"Warm":"/a"}}"#, "not a Region name"),
+            ("{", "EOF"),
+        ] {
+            std::fs::write(dir.path().join(SITES_FILE), text).unwrap();
+            let err = Sites::load(dir.path()).unwrap_err().to_string();
+            assert!(err.contains(needle) && err.contains(SITES_FILE), "{text}: {err}");
+        }
+    }
+}
