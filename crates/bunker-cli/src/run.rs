@@ -32,13 +32,6 @@ pub struct RunArgs {
     pub poll_seconds: u64,
 }
 
-fn add(total: &mut TickReport, r: &TickReport) {
-    total.plans_changed += r.plans_changed;
-    total.jobs_created += r.jobs_created;
-    total.jobs_run += r.jobs_run;
-    total.recovery_points_expired += r.recovery_points_expired;
-}
-
 fn summary(total: &TickReport, from: Timestamp, to: Timestamp) -> Value {
     json!({
         "From": timestamp(from),
@@ -46,7 +39,9 @@ fn summary(total: &TickReport, from: Timestamp, to: Timestamp) -> Value {
         "PlansChanged": total.plans_changed,
         "JobsCreated": total.jobs_created,
         "JobsRun": total.jobs_run,
-        "RecoveryPointsExpired": total.recovery_points_expired,
+        "CopyJobsRun": total.copy_jobs_run,
+        "LifecycleChanges": total.lifecycle_changes,
+        "RestoreTestsRun": total.restore_tests_run,
     })
 }
 
@@ -63,13 +58,13 @@ pub async fn simulate(svc: BackupService, clock: &ManualClock, start: Timestamp,
     let mut at = start;
     while at < until {
         let step = (at + SignedDuration::from_hours(24)).min(until);
-        add(&mut total, &scheduler.run_until(clock, step).await?);
+        total.add(&scheduler.run_until(clock, step).await?);
         at = step;
         bar.inc(1);
         bar.set_message(format!("{at} · {} jobs run", total.jobs_run));
     }
     bar.finish_and_clear();
-    tracing::info!(jobs = total.jobs_run, expired = total.recovery_points_expired, "simulation over");
+    tracing::info!(jobs = total.jobs_run, lifecycle = total.lifecycle_changes, "simulation over");
     Ok(summary(&total, start, until))
 }
 
@@ -98,7 +93,7 @@ pub async fn daemon(svc: BackupService, args: &RunArgs) -> anyhow::Result<Value>
     tokio::pin!(stop);
     tracing::info!(until = ?args.until, "scheduler started");
     loop {
-        add(&mut total, &scheduler.tick().await?);
+        total.add(&scheduler.tick().await?);
         let now = Timestamp::now();
         if args.until.is_some_and(|u| now >= u) {
             break;

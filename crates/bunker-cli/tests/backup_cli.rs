@@ -181,7 +181,7 @@ fn vaults_plans_jobs_recovery_points_and_restores() {
     let dates: Vec<String> = by_resource["RecoveryPoints"].as_array().unwrap().iter().map(|r| s(&r["CreationDate"])).collect();
     assert_eq!(dates, ["2027-01-03T05:00:00+00:00", "2027-01-02T05:00:00+00:00", "2027-01-01T05:00:00+00:00"]);
     // The on-demand point (DeleteAfterDays=7) was deleted by lifecycle on the way.
-    assert_eq!(summary["RecoveryPointsExpired"], 1);
+    assert_eq!(summary["LifecycleChanges"], 1);
     home.service_error(&member("backup", &["describe-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp_arn]), "ResourceNotFoundException", "DescribeRecoveryPoint");
     let scheduled = &by_resource["RecoveryPoints"][0];
     assert_eq!(scheduled["CreatedBy"]["BackupPlanId"], plan_id.as_str());

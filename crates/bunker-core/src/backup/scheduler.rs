@@ -68,16 +68,23 @@ pub struct TickReport {
     pub jobs_created: usize,
     /// Jobs that ran (or expired).
     pub jobs_run: usize,
-    /// Recovery points deleted by lifecycle.
-    pub recovery_points_expired: usize,
+    /// Copy jobs that ran.
+    pub copy_jobs_run: usize,
+    /// Recovery points moved to cold storage or deleted by lifecycle.
+    pub lifecycle_changes: usize,
+    /// Restore tests that ran.
+    pub restore_tests_run: usize,
 }
 
 impl TickReport {
-    fn add(&mut self, o: &TickReport) {
+    /// Adds another report's counts to this one.
+    pub fn add(&mut self, o: &TickReport) {
         self.plans_changed += o.plans_changed;
         self.jobs_created += o.jobs_created;
         self.jobs_run += o.jobs_run;
-        self.recovery_points_expired += o.recovery_points_expired;
+        self.copy_jobs_run += o.copy_jobs_run;
+        self.lifecycle_changes += o.lifecycle_changes;
+        self.restore_tests_run += o.restore_tests_run;
     }
 }
 
@@ -429,19 +436,25 @@ impl Scheduler {
         let plans_changed = self.svc.sync_policy_plans().await?;
         let jobs_created = self.create_due_jobs().await?;
         let jobs_run = self.svc.run_ready_jobs().await?;
-        let recovery_points_expired = self.svc.expire_recovery_points().await?;
-        Ok(TickReport { plans_changed, jobs_created, jobs_run, recovery_points_expired })
+        // Copies follow the backups that made them, before lifecycle can touch the source.
+        let copy_jobs_run = self.svc.run_copy_jobs().await?;
+        let lifecycle_changes = self.svc.apply_lifecycle().await?;
+        let restore_tests_run = self.svc.run_restore_tests().await?;
+        Ok(TickReport { plans_changed, jobs_created, jobs_run, copy_jobs_run, lifecycle_changes, restore_tests_run })
     }
 
-    /// The next instant after `after` when something is due: a rule fires or a recovery
-    /// point reaches its `DeleteAt`.
+    /// The next instant after `after` when something is due: a rule fires, a recovery
+    /// point reaches a lifecycle step, or a restore testing plan fires.
     pub async fn next_event_after(&self, after: Timestamp) -> Result<Option<Timestamp>> {
         let mut tx = self.svc.catalog.read().await?;
         let rules = Self::rules_in(&mut tx).await?;
         let next_rule = rules.iter().filter_map(|r| r.schedule.next_after(after.max(r.plan_created), &r.tz, r.plan_created)).min();
         // Every recovery point counts, however many there are (one indexed query).
         let next_deletion = tx.next_delete_at_after(after).await?;
-        Ok(next_rule.into_iter().chain(next_deletion).min())
+        drop(tx);
+        let next_lifecycle = self.svc.next_lifecycle_event(after).await?;
+        let next_restore_test = self.svc.next_restore_test_event(after).await?;
+        Ok(next_rule.into_iter().chain(next_deletion).chain(next_lifecycle).chain(next_restore_test).min())
     }
 
     /// Moves `clock` from event to event until `until`, ticking at each: months of
