@@ -1,6 +1,7 @@
 //! Lifecycle on real directory trees in real vaults, on the fake clock:
 //!
-//! * 400 simulated days of a daily rule (cold after 30 days, deleted after 366): at each
+//! * 400 simulated days of a daily rule (cold after 30 days, deleted after 366), lived by
+//!   `Scheduler::run_until` (its ticks apply lifecycle, its clock jumps to each step): at each
 //!   checkpoint exactly the points the dates say are `WARM`, `COLD` or gone, the warm and
 //!   cold repositories hold exactly those snapshots and pass a full check, the space of
 //!   moved and deleted points is freed on disk, and cold points restore byte for byte. The
@@ -156,19 +157,6 @@ impl World {
         assert_eq!(job.state, "COMPLETED", "{job:?}");
         job.recovery_point_arn.unwrap()
     }
-
-    /// Lives until `until`, applying lifecycle at each instant it names.
-    async fn live_until(&self, until: Timestamp) {
-        while let Some(next) = self.svc.next_lifecycle_event(self.clock.now()).await.unwrap() {
-            if next > until {
-                break;
-            }
-            self.clock.set(next);
-            self.svc.apply_lifecycle().await.unwrap();
-        }
-        self.clock.set(until);
-        self.svc.apply_lifecycle().await.unwrap();
-    }
 }
 
 fn lifecycle(cold: Option<i64>, delete: Option<i64>) -> Lifecycle {
@@ -204,7 +192,8 @@ async fn four_hundred_days_of_a_daily_rule_through_warm_cold_and_deletion() {
         "ListOfTags":[{"ConditionType":"STRINGEQUALS","ConditionKey":"backup","ConditionValue":"daily"}]}"#;
     let selection = w.svc.create_backup_selection(&plan.backup_plan_id, sel, None).await.unwrap();
 
-    // Days 0–39: new data at midnight, the 05:00 backup, lifecycle at the end of the day.
+    // Days 0–39: new data at midnight, the 05:00 backup; the scheduler's ticks apply
+    // lifecycle and its fake clock jumps to each lifecycle step.
     const DAYS: i64 = 40;
     let mut scheduler = Scheduler::new(w.svc.clone(), start);
     let census = |rps: &[RecoveryPoint]| {
@@ -212,10 +201,10 @@ async fn four_hundred_days_of_a_daily_rule_through_warm_cold_and_deletion() {
         (warm, rps.len() - warm)
     };
     let mut sizes: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    let mut lifecycle_changes = 0;
     for day in 0..DAYS {
         w.write_day(day);
-        scheduler.run_until(&w.clock, start + DAY * (day as i32 + 1)).await.unwrap();
-        w.svc.apply_lifecycle().await.unwrap();
+        lifecycle_changes += scheduler.run_until(&w.clock, start + DAY * (day as i32 + 1)).await.unwrap().lifecycle_changes;
         if day == 9 {
             // Checkpoint day 10: ten points, all warm; no cold repository yet.
             let rps = w.points().await;
@@ -237,7 +226,7 @@ async fn four_hundred_days_of_a_daily_rule_through_warm_cold_and_deletion() {
 
     for checkpoint in [45, 200, 370, 400] {
         let now = start + DAY * checkpoint;
-        w.live_until(now).await;
+        lifecycle_changes += scheduler.run_until(&w.clock, now).await.unwrap().lifecycle_changes;
         let rps = w.points().await;
         let (warm, cold, deleted) = expected(start, 0..DAYS, now);
         assert_eq!(census(&rps), (warm, cold), "day {checkpoint}");
@@ -279,6 +268,7 @@ async fn four_hundred_days_of_a_daily_rule_through_warm_cold_and_deletion() {
     assert!(cold200 > 40 * (16 << 10), "{sizes:?}");
     assert!(cold370 + 3 * (16 << 10) < cold200, "cold space not freed by 4 deletions: {sizes:?}");
     assert!(cold400 * 3 < cold200, "cold space not freed by 34 deletions: {sizes:?}");
+    assert_eq!(lifecycle_changes, 40 + 34, "every move and deletion, each counted once");
     assert!(w.svc.next_lifecycle_event(w.clock.now()).await.unwrap().is_some(), "the last six points are still to delete");
     eprintln!("400 days in {:?}", began.elapsed());
 }
