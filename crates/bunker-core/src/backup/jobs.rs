@@ -690,6 +690,7 @@ impl BackupService {
         if let Some(rp) = &rp {
             tx.insert_recovery_point(rp).await?;
         }
+        self.queue_copy_jobs(&mut tx, &job, rp.as_ref()).await?;
         tx.update_backup_job(&job).await?;
         tx.commit().await?;
         tracing::info!(job = %job.id, state = %job.state, message = job.status_message.as_deref().unwrap_or(""), "backup job ended");
