@@ -576,7 +576,26 @@ mod tests {
                 assert_eq!(compiled.matches(&r.arn, &r.tags), bunker_policy::selection::matches(&s, &r.arn, &r.tags), "{s:?} on {}", r.arn);
             }
         }
-        for (p, t) in [("a*b?c", "aXXbYc"), ("a*b?c", "abc"), ("*", ""), ("?", "é"), ("?", "ab"), ("a**", "a"), ("*x*y", "yx")] {
+        for (p, t) in [
+            ("a*b?c", "aXXbYc"),
+            ("a*b?c", "abc"),
+            ("*", ""),
+            ("?", "é"),
+            ("?", "ab"),
+            ("a**", "a"),
+            ("*x*y", "yx"),
+            ("ab*ba", "aba"),
+            ("ab*ba", "abba"),
+            ("a*a*a", "aaa"),
+            ("a*a*a", "aa"),
+            ("*ab*ab*", "xabyab"),
+            ("*é*", "ré"),
+            ("r?né", "rené"),
+            ("exact", "exact"),
+            ("exact", "exactly"),
+            ("", ""),
+            ("", "x"),
+        ] {
             assert_eq!(Pattern::new(p).matches(t), bunker_policy::selection::like(p, t), "{p} on {t}");
         }
     }
