@@ -5,6 +5,9 @@
 //! `start-backup-job` runs the job at once in this process (with a progress bar) unless
 //! `--no-wait` leaves it to `bunker run`; `start-restore-job` always runs to its end.
 
+mod copies;
+mod lifecycle;
+
 use std::collections::BTreeMap;
 
 use bunker_catalog::JobFilter;
@@ -262,6 +265,10 @@ pub enum BackupCommand {
         #[arg(long)]
         no_copy_source_tags_to_restored_resource: bool,
     },
+    #[command(flatten)]
+    Lifecycle(lifecycle::LifecycleCommand),
+    #[command(flatten)]
+    Copies(copies::CopyCommand),
     /// Describe a restore job.
     DescribeRestoreJob {
         /// The job.
@@ -360,6 +367,8 @@ pub async fn run(svc: &BackupService, place: &Place, command: BackupCommand) -> 
     use BackupCommand as C;
     let (account, region) = (place.account.as_str(), place.region.as_str());
     let output = match command {
+        C::Lifecycle(cmd) => return lifecycle::run(svc, place, cmd).await,
+        C::Copies(cmd) => return copies::run(svc, place, cmd).await,
         C::CreateBackupVault { backup_vault_name, backup_vault_tags, creator_request_id } => {
             let tags = tags("--backup-vault-tags", backup_vault_tags)?;
             let v = svc.create_backup_vault(account, region, &backup_vault_name, tags, creator_request_id).await?;
