@@ -99,7 +99,7 @@ impl Data {
     }
 
     /// Day `day`'s change, a small part of the data: a new file and an edit of an old one
-    /// (directories), one 64 KiB block rewritten (images).
+    /// (directories), one 16 KiB block rewritten (images).
     fn change(&self, day: u64) {
         use std::os::unix::fs::FileExt;
         let seed = self.seed * 1000 + day;
@@ -111,7 +111,7 @@ impl Data {
             }
             Kind::Image(p) => {
                 let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
-                f.write_all_at(&noise(seed, 64 << 10), (day * 300_007) % (IMAGE_SIZE as u64 - (64 << 10))).unwrap();
+                f.write_all_at(&noise(seed, 16 << 10), (day * 300_007) % (IMAGE_SIZE as u64 - (16 << 10))).unwrap();
             }
         }
     }
@@ -336,12 +336,13 @@ async fn ten_days_into_a_central_vault_in_another_region() {
             }
         }
         eprintln!("{arn}: copies 2-10 wrote {copied} B for {added} B added ({:.3})", copied as f64 / added as f64);
-        // Incremental: on average far less than the whole point per day (chunk boundaries
-        // depend on the vault's key, so a single day may touch a large chunk).
-        assert!(copied * 2 < 9 * mine[0].backup_size_in_bytes, "{arn}: copies 2-10 wrote {copied} B");
+        // Incremental: on average well below the whole point per day (chunks average
+        // 512 KiB, so a small edit still moves a whole chunk of a few-MiB resource).
+        assert!(copied * 4 < 9 * 3 * mine[0].backup_size_in_bytes, "{arn}: copies 2-10 wrote {copied} B");
     }
 
     // A disappears: recovery points (data and rows), vault, vault directory, key.
+    let started = std::time::Instant::now();
     let a_vault = w.svc.describe_backup_vault(&a, MEMBER_REGION, "Default").await.unwrap();
     for rp in w.vault_points(&a, MEMBER_REGION, "Default").await {
         w.svc.delete_recovery_point("Default", &rp.recovery_point_arn).await.unwrap();
@@ -349,6 +350,9 @@ async fn ten_days_into_a_central_vault_in_another_region() {
     w.svc.delete_backup_vault(&a, MEMBER_REGION, "Default").await.unwrap();
     std::fs::remove_dir_all(&a_vault.location).unwrap();
     std::fs::remove_file(w.dir.path().join("data").join("keys").join(format!("{a}.key"))).unwrap();
+
+    eprintln!("A deleted in {:?}", started.elapsed());
+    let started = std::time::Instant::now();
 
     // Every copy restores to its day's data.
     let mut restores = 0;
@@ -377,6 +381,7 @@ async fn ten_days_into_a_central_vault_in_another_region() {
         }
     }
     assert_eq!(restores, 10 * data.len());
+    eprintln!("{restores} restores in {:?}", started.elapsed());
 }
 
 /// Accounts A (vault `Default`, one directory backed up once) and C (vault `central` in
@@ -532,7 +537,7 @@ async fn copy_jobs_left_running_by_a_stopped_process_are_retried_or_failed() {
     // but not the catalog write.
     let source = w.svc.catalog().read().await.unwrap().recovery_point(&rp).await.unwrap().unwrap();
     let open = |account: &str, location: &str| {
-        let kek = bunker_vault::FileKek::load(&w.dir.path().join("data").join("keys").join(format!("{account}.key"))).unwrap();
+        let kek = bunker_vault::FileKek::load(w.dir.path().join("data").join("keys").join(format!("{account}.key"))).unwrap();
         bunker_vault::Vault::open(Arc::new(bunker_vault::LocalStorage::new(location)), &kek).unwrap()
     };
     let from = open(&a, &w.svc.describe_backup_vault(&a, MEMBER_REGION, "Default").await.unwrap().location);

@@ -526,10 +526,11 @@ impl BackupService {
     async fn recorded_copy(&self, tx: &mut Tx, source: &str, destination: &BackupVault, snapshot: SnapshotId) -> Result<Option<String>> {
         for j in tx.copy_jobs_of_source(source).await? {
             let Some(arn) = j.destination_recovery_point_arn.filter(|_| j.destination_vault_arn == destination.arn) else { continue };
-            if let Some(rp) = tx.recovery_point(&arn).await? {
-                if rp.snapshot_id == snapshot.to_string() && rp.status != "DELETING" {
-                    return Ok(Some(arn));
-                }
+            if let Some(rp) = tx.recovery_point(&arn).await?
+                && rp.snapshot_id == snapshot.to_string()
+                && rp.status != "DELETING"
+            {
+                return Ok(Some(arn));
             }
         }
         Ok(None)
