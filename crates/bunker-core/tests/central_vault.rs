@@ -583,3 +583,40 @@ async fn copy_jobs_left_running_by_a_stopped_process_are_retried_or_failed() {
     let running = w.all_copy_jobs(CopyJobFilter { state: Some("RUNNING".into()), ..Default::default() }).await;
     assert!(running.is_empty(), "{running:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_run_each_copy_job_once() {
+    let (w, _a, c, rp, _path) = one_backup().await;
+    let central = format!("arn:aws:backup:{CENTRAL_REGION}:{c}:backup-vault:central");
+    // A second process: its own catalog connection and service over the same data.
+    let catalog = Catalog::open_file(&w.dir.path().join("catalog.db")).await.unwrap();
+    let other = BackupService::new(catalog, Arc::new(w.clock.clone()), w.dir.path().join("data"));
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let req = StartCopyJob {
+            recovery_point_arn: rp.clone(),
+            source_backup_vault_name: "Default".into(),
+            destination_backup_vault_arn: central.clone(),
+            ..Default::default()
+        };
+        ids.push(w.svc.start_copy_job(req).await.unwrap().copy_job_id);
+    }
+    let (x, y) = tokio::join!(w.svc.run_copy_jobs(), other.run_copy_jobs());
+    assert_eq!(x.unwrap() + y.unwrap(), 4);
+    let mut destinations = std::collections::BTreeSet::new();
+    for id in &ids {
+        let j = w.svc.describe_copy_job(id).await.unwrap();
+        assert_eq!((j.state.as_str(), j.attempt), ("COMPLETED", 1), "{j:?}");
+        destinations.insert(j.destination_recovery_point_arn.unwrap());
+    }
+    // However the copies interleaved, no snapshot backs two recovery points.
+    let points = w.vault_points(&c, CENTRAL_REGION, "central").await;
+    assert_eq!(points.len(), destinations.len());
+    let mut tx = w.svc.catalog().read().await.unwrap();
+    let mut snapshots = std::collections::BTreeSet::new();
+    for p in &points {
+        assert!(destinations.contains(&p.recovery_point_arn));
+        let row = tx.recovery_point(&p.recovery_point_arn).await.unwrap().unwrap();
+        assert!(snapshots.insert(row.snapshot_id), "two recovery points share a snapshot");
+    }
+}

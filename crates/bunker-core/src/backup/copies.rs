@@ -476,14 +476,12 @@ impl BackupService {
             Ok(Copied { summary, source, destination }) => {
                 job.bytes_transferred = i64::try_from(summary.bytes_written).unwrap_or(i64::MAX);
                 job.backup_size = source.size_bytes;
-                // The destination already held this point (an interrupted attempt, or an
-                // earlier copy of the same point): reuse its row, so one snapshot never
-                // backs two recovery points that could delete it under each other.
-                let earlier = if summary.already_present {
-                    self.recorded_copy(&mut tx, &source.arn, &destination, summary.snapshot_id).await?
-                } else {
-                    None
-                };
+                // Another copy of the same point already recorded this snapshot (an earlier
+                // job, or one in another process that finished first; writers are
+                // serialised, so this check holds until commit): reuse its row, so one
+                // snapshot never backs two recovery points that could delete it under each
+                // other.
+                let earlier = self.recorded_copy(&mut tx, &source.arn, &destination, summary.snapshot_id).await?;
                 let arn = match earlier {
                     Some(arn) => arn,
                     None => {
