@@ -467,16 +467,30 @@ async fn on_demand_copies_and_missing_destinations() {
     assert_eq!(failed.state, "FAILED");
     assert!(failed.status_message.as_deref().unwrap().contains("nowhere"), "{failed:?}");
 
+    // A copy action naming the source's own vault fails too (a plan can say so).
+    let own = CopyJobRow {
+        id: "OWN-VAULT".into(),
+        destination_vault_arn: format!("arn:aws:backup:{MEMBER_REGION}:{a}:backup-vault:Default"),
+        ..w.svc.catalog().read().await.unwrap().copy_job(&job.copy_job_id).await.unwrap().unwrap()
+    };
+    let own = CopyJobRow { state: "CREATED".into(), status_message: None, completed_at: None, started_at: None, heartbeat_at: None, ..own };
+    let mut tx = w.svc.catalog().write().await.unwrap();
+    tx.insert_copy_job(&own).await.unwrap();
+    tx.commit().await.unwrap();
+    let own = w.svc.run_copy_job_now("OWN-VAULT").await.unwrap();
+    assert_eq!(own.state, "FAILED");
+    assert!(own.status_message.as_deref().unwrap().contains("own vault"), "{own:?}");
+
     // The lists: by state, destination, account; a page at a time.
     let all = w.all_copy_jobs(CopyJobFilter::default()).await;
-    assert_eq!(all.len(), 3);
+    assert_eq!(all.len(), 4);
     let f = CopyJobFilter { state: Some("FAILED".into()), ..Default::default() };
-    assert_eq!(w.all_copy_jobs(f).await.len(), 1);
+    assert_eq!(w.all_copy_jobs(f).await.len(), 2);
     let f = CopyJobFilter { destination_vault_arn: Some(central.clone()), account_id: Some(a.clone()), ..Default::default() };
     assert_eq!(w.all_copy_jobs(f).await.len(), 2);
-    let page = w.svc.list_copy_jobs(&ListCopyJobs { max_results: Some(2), ..Default::default() }).await.unwrap();
-    assert_eq!(page.items.len(), 2);
-    let rest = w.svc.list_copy_jobs(&ListCopyJobs { max_results: Some(2), next_token: page.next_token, ..Default::default() }).await.unwrap();
+    let page = w.svc.list_copy_jobs(&ListCopyJobs { max_results: Some(3), ..Default::default() }).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    let rest = w.svc.list_copy_jobs(&ListCopyJobs { max_results: Some(3), next_token: page.next_token, ..Default::default() }).await.unwrap();
     assert_eq!((rest.items.len(), rest.next_token), (1, None));
 
     // The copy restores once A's data and key are gone.

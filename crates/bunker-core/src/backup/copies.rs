@@ -450,6 +450,10 @@ impl BackupService {
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("Destination backup vault {} does not exist", job.destination_vault_arn))?;
         drop(tx);
+        if destination.arn == source_vault.arn {
+            // The engine would find the snapshot there and two rows would share it.
+            return Err(format!("The destination backup vault {} is the recovery point's own vault", destination.arn));
+        }
         let snapshot: SnapshotId =
             source.snapshot_id.parse().map_err(|e| format!("recovery point {}: snapshot id: {e:?}", source.arn))?;
         let (svc, src_vault, dst_vault, src_rp) = (self.clone(), source_vault, destination.clone(), source.clone());
