@@ -173,6 +173,8 @@ pub struct RecoveryPointRow {
     pub iam_role_arn: String,
     /// For copies: the recovery point copied.
     pub source_recovery_point_arn: Option<String>,
+    /// For copies: the vault it was copied from.
+    pub source_backup_vault_arn: Option<String>,
 }
 
 fn rp_from_row(row: &AnyRow) -> Result<RecoveryPointRow> {
@@ -201,6 +203,7 @@ fn rp_from_row(row: &AnyRow) -> Result<RecoveryPointRow> {
         rule_id: row.try_get("rule_id")?,
         iam_role_arn: row.try_get("iam_role_arn")?,
         source_recovery_point_arn: row.try_get("source_recovery_point_arn")?,
+        source_backup_vault_arn: row.try_get("source_backup_vault_arn")?,
     })
 }
 
@@ -396,9 +399,9 @@ impl Tx {
             "INSERT INTO recovery_points (arn, vault_arn, account_id, region, resource_arn, resource_type,
                  resource_name, backup_job_id, snapshot_id, status, status_message, storage_class, created_at,
                  completed_at, size_bytes, lifecycle, move_to_cold_at, delete_at, tags, plan_id, plan_version,
-                 rule_id, iam_role_arn, source_recovery_point_arn)
+                 rule_id, iam_role_arn, source_recovery_point_arn, source_backup_vault_arn)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-                 $21, $22, $23, $24)",
+                 $21, $22, $23, $24, $25)",
         )
         .bind(&r.arn)
         .bind(&r.vault_arn)
@@ -424,6 +427,7 @@ impl Tx {
         .bind(&r.rule_id)
         .bind(&r.iam_role_arn)
         .bind(&r.source_recovery_point_arn)
+        .bind(&r.source_backup_vault_arn)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

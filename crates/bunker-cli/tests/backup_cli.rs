@@ -274,3 +274,51 @@ fn scope_and_parameter_errors() {
         assert!(home.run(args).status.success(), "{args:?}");
     }
 }
+
+#[test]
+fn copies_into_a_central_vault_and_lifecycle_changes() {
+    const CENTRAL: &str = "333333333333";
+    let home = Home::new();
+    organization(&home);
+    home.ok(&["org", "create-account", "--account-name", "bunker", "--email", "bunker@example.com", "--account-id", CENTRAL]);
+    let src = home.path().join("site");
+    write_tree(&src, 1);
+    home.ok(&member("backup", &["create-backup-vault", "--backup-vault-name", "Main"]));
+    let central = home.ok(&["backup", "create-backup-vault", "--backup-vault-name", "central", "--account-id", CENTRAL, "--region", "eu-central-1"]);
+    let central_arn = s(&central["BackupVaultArn"]);
+    let arn = s(&home.ok(&member("resource", &["register", "--resource-name", "site", "--directory", src.to_str().unwrap(), "--tags", "backup=daily"]))["Resource"]["ResourceArn"]);
+    let rp = s(&home.ok(&member("backup", &["start-backup-job", "--backup-vault-name", "Main", "--resource-arn", &arn]))["RecoveryPointArn"]);
+
+    // An on-demand copy into the central account's vault in another Region.
+    let copy = home.ok(&member(
+        "backup",
+        &["start-copy-job", "--recovery-point-arn", &rp, "--source-backup-vault-name", "Main", "--destination-backup-vault-arn", &central_arn, "--lifecycle", "DeleteAfterDays=366"],
+    ));
+    assert_eq!(copy["State"], "COMPLETED", "{copy}");
+    let described = home.ok(&["backup", "describe-copy-job", "--copy-job-id", &s(&copy["CopyJobId"])]);
+    assert_eq!(described["CopyJob"]["SourceRecoveryPointArn"], rp.as_str());
+    assert_eq!(home.ok(&member("backup", &["list-copy-jobs"]))["CopyJobs"].as_array().unwrap().len(), 1);
+    let in_central = home.ok(&["backup", "list-recovery-points-by-backup-vault", "--backup-vault-name", "central", "--account-id", CENTRAL, "--region", "eu-central-1"]);
+    let copied = &in_central["RecoveryPoints"][0];
+    assert_eq!(copied["SourceBackupVaultArn"], "arn:aws:backup:eu-west-1:222222222222:backup-vault:Main", "{copied}");
+    assert!(is_aws_cli_timestamp(&copied["CalculatedLifecycle"]["DeleteAt"]), "{copied}");
+
+    // The copy restores; the source's lifecycle can change, and the source can be deleted.
+    let restored = home.path().join("from-central");
+    let job = home.ok(&["backup", "start-restore-job", "--recovery-point-arn", &s(&copied["RecoveryPointArn"]), "--metadata", &format!("Path={}", restored.display())]);
+    assert_eq!(job["Status"], "COMPLETED", "{job}");
+    assert_eq!(read_tree(&restored), read_tree(&src));
+    let updated = home.ok(&member("backup", &["update-recovery-point-lifecycle", "--backup-vault-name", "Main", "--recovery-point-arn", &rp, "--lifecycle", "DeleteAfterDays=30"]));
+    assert_eq!(updated["Lifecycle"]["DeleteAfterDays"], 30, "{updated}");
+    let err = home.service_error(
+        &member("backup", &["update-recovery-point-lifecycle", "--backup-vault-name", "Main", "--recovery-point-arn", &rp, "--lifecycle", "MoveToColdStorageAfterDays=30,DeleteAfterDays=60"]),
+        "InvalidParameterValueException",
+        "UpdateRecoveryPointLifecycle",
+    );
+    assert!(err.contains("90"), "{err}");
+    home.ok(&member("backup", &["delete-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp]));
+    home.service_error(&member("backup", &["describe-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp]), "ResourceNotFoundException", "DescribeRecoveryPoint");
+    let again = home.path().join("again");
+    let job = home.ok(&["backup", "start-restore-job", "--recovery-point-arn", &s(&copied["RecoveryPointArn"]), "--metadata", &format!("Path={}", again.display())]);
+    assert_eq!(job["Status"], "COMPLETED", "the copy outlives its source: {job}");
+}

@@ -38,6 +38,7 @@ fn rp(i: i64, vault: &str, resource: &str) -> RecoveryPointRow {
         rule_id: None,
         iam_role_arn: "arn:aws:iam::111111111111:role/r".into(),
         source_recovery_point_arn: None,
+        source_backup_vault_arn: None,
     }
 }
 

@@ -45,6 +45,7 @@ fn rp(i: i64) -> RecoveryPointRow {
         rule_id: None,
         iam_role_arn: "arn:aws:iam::111111111111:role/r".into(),
         source_recovery_point_arn: None,
+        source_backup_vault_arn: None,
     }
 }
 

@@ -568,6 +568,7 @@ impl BackupService {
             rule_id: job.rule_id.clone(),
             iam_role_arn: job.iam_role_arn.clone(),
             source_recovery_point_arn: Some(source.arn.clone()),
+            source_backup_vault_arn: Some(source.vault_arn.clone()),
         }
     }
 }

@@ -310,7 +310,7 @@ pub(crate) fn rp_shape(r: &RecoveryPointRow) -> RecoveryPoint {
         lifecycle: serde_json::from_str(&r.lifecycle).unwrap_or(serde_json::Value::Null),
         storage_class: r.storage_class.clone(),
         is_encrypted: true,
-        source_backup_vault_arn: r.source_recovery_point_arn.as_ref().map(|_| r.vault_arn.clone()),
+        source_backup_vault_arn: r.source_backup_vault_arn.clone(),
     }
 }
 
@@ -657,6 +657,7 @@ impl BackupService {
                     rule_id: job.rule_id.clone(),
                     iam_role_arn: job.iam_role_arn.clone(),
                     source_recovery_point_arn: None,
+                    source_backup_vault_arn: None,
                 };
                 job.state = if partial { "PARTIAL" } else { "COMPLETED" }.into();
                 job.status_message = row.status_message.clone();
