@@ -747,45 +747,4 @@ impl BackupService {
     pub async fn list_protected_resources(&self, account: Option<&str>) -> Result<Vec<bunker_catalog::ProtectedResourceRow>> {
         Ok(self.catalog.read().await?.protected_resources(account).await?)
     }
-
-    /// Lifecycle: deletes recovery points whose `DeleteAt` has passed (data first, through
-    /// the vault engine's forget + prune, then the catalog row). Returns how many.
-    pub async fn expire_recovery_points(&self) -> Result<usize> {
-        let now = self.now();
-        let mut tx = self.catalog.read().await?;
-        let mut due: HashMap<String, Vec<RecoveryPointRow>> = HashMap::new();
-        for v in tx.vaults(None, None).await? {
-            let mut after: Option<(Timestamp, String)> = None;
-            loop {
-                let rows = tx.recovery_points_by_vault(&v.arn, after.as_ref().map(|(t, a)| (*t, a.as_str())), 1000).await?;
-                let Some(last) = rows.last() else { break };
-                after = Some((last.created_at, last.arn.clone()));
-                due.entry(v.arn.clone())
-                    .or_default()
-                    .extend(rows.into_iter().filter(|r| r.delete_at.is_some_and(|d| d <= now)));
-            }
-        }
-        drop(tx);
-        let mut n = 0;
-        for (vault_arn, rps) in due.into_iter().filter(|(_, r)| !r.is_empty()) {
-            let Some(vault) = self.catalog.read().await?.vault(&vault_arn).await? else { continue };
-            let ids: Vec<SnapshotId> = rps.iter().filter_map(|r| r.snapshot_id.parse().ok()).collect();
-            let svc = self.clone();
-            tokio::task::spawn_blocking(move || -> Result<()> {
-                let v = svc.open_vault(&vault)?;
-                v.forget(&ids)?;
-                v.prune(&bunker_vault::PruneOptions::default())?;
-                Ok(())
-            })
-            .await
-            .map_err(|e| BackupError::DependencyFailure(e.to_string()))??;
-            let mut tx = self.catalog.write().await?;
-            for r in &rps {
-                tx.delete_recovery_point(&r.arn).await?;
-            }
-            tx.commit().await?;
-            n += rps.len();
-        }
-        Ok(n)
-    }
 }
