@@ -1,0 +1,195 @@
+//! Restore testing end to end, on the fake clock: daily backups of a directory and a SQLite
+//! database, a weekly restore testing plan for eight weeks.
+//!
+//! * Every weekly run restores the latest recovery point of each resource into a scratch
+//!   location, validates it (file checksums against the manifest; `PRAGMA integrity_check`
+//!   and a validation query) and records `SUCCESSFUL`: 8 per resource.
+//! * A byte flipped in a pack (inside a chunk every later recovery point still uses)
+//!   makes the next directory test `FAILED`, naming the recovery point; the database's
+//!   test still succeeds.
+//! * Scratch copies are gone after each run and no resource was left registered.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use bunker_catalog::Catalog;
+use bunker_connectors::Source;
+use bunker_core::backup::{BackupService, RegisterResource, pick_recovery_point};
+use bunker_core::{CreateAccount, CreateOrganization, ManualClock, Organizations, Scheduler};
+use bunker_vault::{FileKek, LocalStorage, ObjectKey, Vault};
+use jiff::{SignedDuration, Timestamp};
+use sqlx::Connection;
+
+const REGION: &str = "eu-west-1";
+
+async fn sqlite(path: &Path) -> sqlx::SqliteConnection {
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path).create_if_missing(true);
+    sqlx::SqliteConnection::connect_with(&opts).await.unwrap()
+}
+
+/// Day `day`'s changes: a new file and an edited one; three new orders.
+async fn change(files: &Path, db: &Path, day: i64) {
+    std::fs::write(files.join(format!("day-{day:02}.txt")), format!("day {day}\n").repeat(200)).unwrap();
+    std::fs::write(files.join("sub/latest.txt"), format!("latest is {day}")).unwrap();
+    let mut c = sqlite(db).await;
+    for i in 0..3 {
+        sqlx::query("INSERT INTO orders (day, item) VALUES ($1, $2)").bind(day).bind(format!("item {i} of day {day}")).execute(&mut c).await.unwrap();
+    }
+}
+
+/// Flips one byte inside the sealed chunk of `file` in the recovery point's snapshot.
+async fn corrupt_chunk_of(svc: &BackupService, data: &Path, account: &str, resource_arn: &str, file: &str) -> String {
+    let rp = svc.catalog().read().await.unwrap().recovery_points_by_resource(resource_arn, None, 1).await.unwrap().remove(0);
+    let location = svc.describe_backup_vault(account, REGION, "Default").await.unwrap().location;
+    let kek = FileKek::load(data.join("keys").join(format!("{account}.key"))).unwrap();
+    let storage = LocalStorage::new(&location);
+    let vault = Vault::open(Arc::new(LocalStorage::new(&location)), &kek).unwrap();
+    let entry = vault.ls(rp.snapshot_id.parse().unwrap(), None).unwrap().into_iter().find(|e| e.path.ends_with(file)).unwrap();
+    let chunk = entry.node.content.unwrap()[0];
+    let at = vault.blob_location(chunk.into()).unwrap();
+    let pack = storage.path_of(&ObjectKey::Pack(at.pack));
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[(at.offset + at.length / 2) as usize] ^= 0x5a;
+    // Packs are read-only once written.
+    let mut perms = std::fs::metadata(&pack).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&pack, perms).unwrap();
+    std::fs::write(&pack, bytes).unwrap();
+    rp.arn
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weekly_restore_tests_validate_and_catch_a_corrupted_chunk() {
+    let began = std::time::Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let start: Timestamp = "2026-03-01T00:00:00Z".parse().unwrap(); // a Sunday
+    let clock = ManualClock::new(start);
+    let catalog = Catalog::open_file(&root.join("catalog.db")).await.unwrap();
+    let orgs = Organizations::new(catalog.clone(), Arc::new(clock.clone()));
+    orgs.create_organization(CreateOrganization::default()).await.unwrap();
+    let account = orgs
+        .create_account(CreateAccount { account_name: "a".into(), email: "a@example.com".into(), account_id: None, parent_id: None })
+        .await
+        .unwrap()
+        .account_id;
+    let data = root.join("data");
+    let svc = BackupService::new(catalog, Arc::new(clock.clone()), &data);
+    svc.create_backup_vault(&account, REGION, "Default", BTreeMap::new(), None).await.unwrap();
+
+    // The resources: a directory tree and a SQLite database, both tagged for backup.
+    let files = root.join("files");
+    std::fs::create_dir_all(files.join("sub")).unwrap();
+    std::fs::write(files.join("sub/base.txt"), "base\n".repeat(1000)).unwrap();
+    let db = root.join("orders.db");
+    sqlx::query("CREATE TABLE orders (id INTEGER PRIMARY KEY, day INTEGER NOT NULL, item TEXT NOT NULL)")
+        .execute(&mut sqlite(&db).await)
+        .await
+        .unwrap();
+    let tags: BTreeMap<String, String> = [("backup".to_owned(), "daily".to_owned())].into();
+    let register = |name: &str, source: Source| RegisterResource {
+        account_id: account.clone(),
+        region: REGION.into(),
+        name: name.into(),
+        source,
+        tags: tags.clone(),
+    };
+    let dir_arn = svc.register_resource(register("files", Source::Directory { path: files.clone() })).await.unwrap().arn;
+    let db_arn = svc.register_resource(register("orders", Source::Sqlite { path: db.clone() })).await.unwrap().arn;
+
+    // Daily backups at 01:00.
+    let plan = r#"{"BackupPlanName":"daily","Rules":[{"RuleName":"d","TargetBackupVaultName":"Default","ScheduleExpression":"cron(0 1 * * ? *)"}]}"#;
+    let plan = svc.create_backup_plan(&account, REGION, plan, None).await.unwrap();
+    let sel = r#"{"SelectionName":"tagged","IamRoleArn":"arn:aws:iam::1:role/r","ListOfTags":[{"ConditionType":"STRINGEQUALS","ConditionKey":"backup","ConditionValue":"daily"}]}"#;
+    svc.create_backup_selection(&plan.backup_plan_id, sel, None).await.unwrap();
+
+    // Weekly restore tests, Sundays at 06:00.
+    let rt = r#"{"RestoreTestingPlanName":"weekly","ScheduleExpression":"cron(0 6 ? * SUN *)","StartWindowHours":2,
+        "RecoveryPointSelection":{"Algorithm":"LATEST_WITHIN_WINDOW","IncludeVaults":["*"],"RecoveryPointTypes":["SNAPSHOT"],"SelectionWindowDays":7}}"#;
+    let created = svc.create_restore_testing_plan(&account, REGION, rt, BTreeMap::new(), None).await.unwrap();
+    assert!(created.restore_testing_plan_arn.contains(":restore-testing-plan:weekly-"), "{created:?}");
+    let dir_sel = r#"{"RestoreTestingSelectionName":"files","ProtectedResourceType":"Directory","IamRoleArn":"arn:aws:iam::1:role/rt","ProtectedResourceArns":["*"]}"#;
+    svc.create_restore_testing_selection(&account, REGION, "weekly", dir_sel, None).await.unwrap();
+    let db_sel = r#"{"RestoreTestingSelectionName":"databases","ProtectedResourceType":"SQLite","IamRoleArn":"arn:aws:iam::1:role/rt",
+        "ProtectedResourceConditions":{"StringEquals":[{"Key":"aws:ResourceTag/backup","Value":"daily"}]},
+        "ValidationQuery":{"Query":"SELECT COUNT(*) > 0 FROM orders","ExpectedResult":"1"}}"#;
+    let got = svc.create_restore_testing_selection(&account, REGION, "weekly", db_sel, None).await.unwrap();
+    assert_eq!(got.validation_query.as_ref().unwrap().expected_result, "1");
+    // Bad input is refused up front.
+    let bad = svc.create_restore_testing_selection(&account, REGION, "weekly", r#"{"RestoreTestingSelectionName":"x","ProtectedResourceType":"Directory","IamRoleArn":"arn:aws:iam::1:role/r","RestoreMetadataOverrides":{"Path":"/"}}"#, None).await.unwrap_err();
+    assert_eq!(bad.code(), "InvalidParameterValueException", "{bad}");
+    let err = svc.delete_restore_testing_plan(&account, REGION, "weekly").await.unwrap_err();
+    assert_eq!(err.code(), "InvalidRequestException");
+
+    // Eight weeks of days; the scheduler ticks from event to event (backups, restore tests).
+    let mut scheduler = Scheduler::new(svc.clone(), start);
+    let mut tests_run = 0;
+    for day in 0..56 {
+        change(&files, &db, day).await;
+        let report = scheduler.run_until(&clock, start + SignedDuration::from_hours(24 * day + 23)).await.unwrap();
+        tests_run += report.restore_tests_run;
+        // The scratch copies of this day's tests are gone.
+        let scratch = data.join("restore-tests");
+        assert!(!scratch.exists() || std::fs::read_dir(&scratch).unwrap().next().is_none(), "day {day}: scratch left");
+    }
+    assert_eq!(tests_run, 16, "8 weeks × 2 resources");
+    let jobs = svc.list_restore_jobs_by_restore_testing_plan(&account, REGION, "weekly", None).await.unwrap();
+    assert_eq!(jobs.len(), 16);
+    for arn in [&dir_arn, &db_arn] {
+        let mine: Vec<_> = jobs.iter().filter(|j| &j.source_resource_arn == arn).collect();
+        assert_eq!(mine.len(), 8, "{arn}");
+        for j in &mine {
+            assert_eq!(j.job.status, "COMPLETED", "{j:?}");
+            assert_eq!(j.validation_status.as_deref(), Some("SUCCESSFUL"), "{j:?}");
+            assert_eq!(j.deletion_status.as_deref(), Some("SUCCESSFUL"), "{j:?}");
+            assert_eq!(j.created_by.restore_testing_plan_arn, created.restore_testing_plan_arn);
+        }
+    }
+    let db_job = jobs.iter().find(|j| j.source_resource_arn == db_arn).unwrap();
+    let m = db_job.validation_status_message.as_deref().unwrap();
+    assert!(m.contains("integrity_check ok") && m.contains("validation query returned \"1\""), "{m}");
+    let dir_job = jobs.iter().find(|j| j.source_resource_arn == dir_arn).unwrap();
+    assert!(dir_job.validation_status_message.as_deref().unwrap().contains("match the recovery point's manifest"), "{dir_job:?}");
+    // The latest point of the window was tested: the newest test restored the day-49 backup.
+    let newest_rp = svc.describe_recovery_point(&dir_job.job.recovery_point_arn).await.unwrap();
+    assert_eq!(newest_rp.creation_date, start + SignedDuration::from_hours(24 * 49 + 1));
+
+    // RANDOM_WITHIN_WINDOW: the same pick for the same plan, resource and firing, inside the window.
+    let points = svc.catalog().read().await.unwrap().recovery_points_by_resource(&dir_arn, None, 1000).await.unwrap();
+    let random: bunker_core::backup::RecoveryPointSelection =
+        serde_json::from_str(r#"{"Algorithm":"RANDOM_WITHIN_WINDOW","IncludeVaults":["*"],"RecoveryPointTypes":["SNAPSHOT"],"SelectionWindowDays":7}"#).unwrap();
+    let firing = start + SignedDuration::from_hours(24 * 49 + 6);
+    let a = pick_recovery_point(&random, "plan", firing, &points).unwrap();
+    assert_eq!(a.arn, pick_recovery_point(&random, "plan", firing, &points).unwrap().arn);
+    assert!(a.created_at <= firing && a.created_at >= firing - SignedDuration::from_hours(24 * 7));
+
+    // A corrupted chunk of a file every later recovery point keeps: the next test fails.
+    let corrupted_rp = corrupt_chunk_of(&svc, &data, &account, &dir_arn, "day-01.txt").await;
+    let report = scheduler.run_until(&clock, start + SignedDuration::from_hours(24 * 56 + 7)).await.unwrap();
+    assert_eq!(report.restore_tests_run, 2, "{report:?}");
+    let jobs = svc.list_restore_jobs_by_restore_testing_plan(&account, REGION, "weekly", Some(2)).await.unwrap();
+    let failed = jobs.iter().find(|j| j.source_resource_arn == dir_arn).unwrap();
+    assert_eq!(failed.validation_status.as_deref(), Some("FAILED"), "{failed:?}");
+    let message = failed.validation_status_message.as_deref().unwrap();
+    assert!(message.contains(&failed.job.recovery_point_arn), "{message}");
+    // The failing point is the day-56 backup, which still holds the corrupted chunk.
+    assert_ne!(failed.job.recovery_point_arn, corrupted_rp);
+    assert_eq!(failed.deletion_status.as_deref(), Some("SUCCESSFUL"), "{failed:?}");
+    eprintln!("failed test: {message}");
+    let ok = jobs.iter().find(|j| j.source_resource_arn == db_arn).unwrap();
+    assert_eq!(ok.validation_status.as_deref(), Some("SUCCESSFUL"), "{ok:?}");
+
+    // Nothing left behind: no scratch directory, no extra registered resource.
+    let scratch = data.join("restore-tests");
+    assert!(!scratch.exists() || std::fs::read_dir(&scratch).unwrap().next().is_none());
+    let resources = svc.list_resources(Some(&account), Some(REGION)).await.unwrap();
+    assert_eq!(resources.len(), 2, "{resources:?}");
+
+    // Restore times by resource type.
+    let durations = svc.restore_testing_durations(&account, REGION, "weekly").await.unwrap();
+    assert_eq!(durations["Directory"].count, 9);
+    assert_eq!(durations["SQLite"].count, 9);
+    eprintln!("restore durations: {durations:?}; whole test {:?}", began.elapsed());
+}
