@@ -15,6 +15,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
+use bunker_testkit::Rng;
 use serde_json::Value;
 use support::Home;
 
@@ -30,23 +31,6 @@ fn member<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut all = args.to_vec();
     all.extend(["--account-id", MEMBER, "--region", "eu-west-1"]);
     all
-}
-
-/// xorshift64*, seeded: data and kill delays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, d: Duration) -> Duration {
-        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
-        Duration::from_nanos(self.next() % nanos)
-    }
 }
 
 /// Runs `args` and kills it with SIGKILL after `delay` (if it is still running).
@@ -100,7 +84,7 @@ fn read_tree(root: &Path) -> Vec<(String, Vec<u8>)> {
 fn sigkill_copy_jobs_and_deletions() {
     let seed = std::env::var("BUNKER_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| Timestamp::now().as_nanosecond() as u64 | 1);
     eprintln!("BUNKER_CRASH_SEED={seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let home = Home::new();
     home.ok(&["org", "create-organization", "--management-account-id", "111111111111"]);
     for (id, name) in [(MEMBER, "web"), (CENTRAL, "bunker")] {

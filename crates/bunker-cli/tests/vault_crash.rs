@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bunker_testkit::Rng;
 use serde_json::Value;
 
 /// How much data and how many kills.
@@ -55,33 +56,6 @@ fn sigkill_backup_prune_copy_50_times() {
 )]
 fn sigkill_backup_prune_copy_50_times_large() {
     run(&Scale { unit: 8 << 20, slots: 4, keep: 2, backup_kills: 20, prune_kills: 15, copy_kills: 15 });
-}
-
-/// xorshift64*: seeded, tiny, good enough for data and delays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, d: Duration) -> Duration {
-        #[allow(clippy::cast_precision_loss)]
-        let unit = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        d.mul_f64(unit)
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 8);
-        while out.len() < len {
-            out.extend_from_slice(&self.next().to_le_bytes());
-        }
-        out.truncate(len);
-        out
-    }
 }
 
 /// File path (relative) → (length, hash of the bytes).
@@ -396,7 +370,7 @@ fn run(scale: &Scale) {
     });
     println!("crash test seed: {seed} (replay with BUNKER_CRASH_SEED={seed})");
     let started = Instant::now();
-    let mut rng = Rng(seed.max(1)); // xorshift never leaves 0
+    let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().unwrap();
     let scratch = dir.path().join("scratch");
     std::fs::create_dir(&scratch).unwrap();

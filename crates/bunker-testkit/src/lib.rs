@@ -10,7 +10,7 @@
 //! a developer without them can still run the rest; `scripts/test` sets
 //! `BUNKER_REQUIRE_POSTGRES=1` / `BUNKER_REQUIRE_S3=1`, which turn that into a failure.
 //!
-//! Also small data helpers every crate's tests share ([`noise`]).
+//! Also small data helpers every crate's tests share ([`noise`], [`Rng`]).
 
 pub mod moto;
 pub mod postgres;
@@ -40,4 +40,41 @@ pub fn skip_or_fail(require_var: &str, what: &str) {
     use std::io::Write;
     // Straight to the stream: `eprintln!` would be captured and hidden for a passing test.
     let _ = writeln!(std::io::stderr(), "\n!!!!!!!! SKIPPED: {what} !!!!!!!!\n");
+}
+
+/// xorshift64*: seeded, tiny, good enough for test data and kill delays.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed` (0 is replaced: xorshift never leaves it).
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    /// The next 64 random bits.
+    #[allow(clippy::should_implement_trait)] // not an iterator: it never ends
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A duration uniform in `[0, d)`.
+    pub fn below(&mut self, d: std::time::Duration) -> std::time::Duration {
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        d.mul_f64(unit)
+    }
+
+    /// `len` random bytes.
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            out.extend_from_slice(&self.next().to_le_bytes());
+        }
+        out.truncate(len);
+        out
+    }
 }
