@@ -1194,6 +1194,100 @@ async fn drop_database(url: &str, db: &str) -> std::result::Result<(), String> {
 mod tests {
     use super::*;
 
+    /// A directory backed up into a fresh vault, and its restore.
+    fn backed_up_and_restored(dir: &Path) -> (Vault, SnapshotId, PathBuf) {
+        let src = dir.join("src");
+        std::fs::create_dir_all(src.join("sub")).unwrap();
+        std::fs::write(src.join("a.txt"), "alpha\n".repeat(500)).unwrap();
+        std::fs::write(src.join("sub/b.bin"), vec![7u8; 70_000]).unwrap();
+        let storage = std::sync::Arc::new(bunker_vault::MemoryStorage::default());
+        let kek = bunker_vault::PasswordKek::with_cost("pw", 8, 1, 1);
+        let v = Vault::init(storage, &kek, bunker_vault::InitOptions::default()).unwrap();
+        let source = Source::Directory { path: src };
+        let req = bunker_connectors::BackupRequest { vault: &v, time: Timestamp::UNIX_EPOCH, tags: vec![], parent: None, stop: None, progress: &NoProgress };
+        let snap = bunker_connectors::backup(&source, &req).unwrap().snapshot;
+        let out = dir.join("out");
+        bunker_connectors::restore(&v, snap, &Source::Directory { path: out.clone() }, &NoProgress).unwrap();
+        (v, snap, out)
+    }
+
+    #[test]
+    fn a_tree_is_checked_file_by_file_against_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, snap, out) = backed_up_and_restored(dir.path());
+        let ok = validate_tree(&v, snap, &out, true).unwrap();
+        assert!(ok.starts_with("2 file(s), 73000 bytes"), "{ok}");
+
+        // Same size, one byte different: the chunk comparison catches it.
+        let mut bytes = std::fs::read(out.join("sub/b.bin")).unwrap();
+        bytes[40_000] ^= 1;
+        std::fs::write(out.join("sub/b.bin"), &bytes).unwrap();
+        let err = validate_tree(&v, snap, &out, true).unwrap_err();
+        assert!(err.contains("sub/b.bin") && err.contains("differs"), "{err}");
+        bytes[40_000] ^= 1;
+        std::fs::write(out.join("sub/b.bin"), &bytes).unwrap();
+
+        std::fs::write(out.join("a.txt"), "short").unwrap();
+        let err = validate_tree(&v, snap, &out, true).unwrap_err();
+        assert!(err.contains("a.txt") && err.contains("5 bytes restored"), "{err}");
+        std::fs::write(out.join("a.txt"), "alpha\n".repeat(500)).unwrap();
+
+        std::fs::write(out.join("extra"), "x").unwrap();
+        let err = validate_tree(&v, snap, &out, true).unwrap_err();
+        assert!(err.contains("extra: in the restore but not in the recovery point"), "{err}");
+        std::fs::remove_file(out.join("extra")).unwrap();
+        std::fs::remove_file(out.join("a.txt")).unwrap();
+        let err = validate_tree(&v, snap, &out, true).unwrap_err();
+        assert!(err.contains("a.txt") && err.contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn random_picks_are_stable_and_latest_is_newest() {
+        let rp = |i: i64| RecoveryPointRow {
+            arn: format!("rp-{i}"),
+            vault_arn: "arn:aws:backup:r:1:backup-vault:V".into(),
+            account_id: "1".into(),
+            region: "r".into(),
+            resource_arn: "res".into(),
+            resource_type: "Directory".into(),
+            resource_name: "res".into(),
+            backup_job_id: None,
+            snapshot_id: String::new(),
+            status: if i == 9 { "PARTIAL".into() } else { "COMPLETED".into() },
+            status_message: None,
+            storage_class: "WARM".into(),
+            created_at: Timestamp::from_second(i * 86_400).unwrap(),
+            completed_at: None,
+            size_bytes: 0,
+            lifecycle: "{}".into(),
+            move_to_cold_at: None,
+            delete_at: None,
+            tags: Tags::new(),
+            plan_id: None,
+            plan_version: None,
+            rule_id: None,
+            iam_role_arn: String::new(),
+            source_recovery_point_arn: None,
+            source_backup_vault_arn: None,
+        };
+        let points: Vec<_> = (0..10).map(rp).collect();
+        let firing = Timestamp::from_second(9 * 86_400 + 3600).unwrap();
+        let mut sel: RecoveryPointSelection = serde_json::from_str(
+            r#"{"Algorithm":"LATEST_WITHIN_WINDOW","IncludeVaults":["*"],"RecoveryPointTypes":["SNAPSHOT"],"SelectionWindowDays":5}"#,
+        )
+        .unwrap();
+        // The PARTIAL point 9 does not count.
+        assert_eq!(pick_recovery_point(&sel, "p", firing, &points).unwrap().arn, "rp-8");
+        sel.algorithm = "RANDOM_WITHIN_WINDOW".into();
+        let picks: BTreeSet<_> = (0..40)
+            .map(|h| pick_recovery_point(&sel, "p", firing + jiff::SignedDuration::from_hours(h), &points).unwrap().arn.clone())
+            .collect();
+        assert!(picks.len() > 1 && picks.iter().all(|a| ["rp-5", "rp-6", "rp-7", "rp-8"].contains(&a.as_str())), "{picks:?}");
+        assert_eq!(pick_recovery_point(&sel, "p", firing, &points), pick_recovery_point(&sel, "p", firing, &points));
+        sel.exclude_vaults = vec!["arn:aws:backup:r:1:backup-vault:V".into()];
+        assert_eq!(pick_recovery_point(&sel, "p", firing, &points), None);
+    }
+
     #[test]
     fn database_names_replace_the_path() {
         assert_eq!(with_database("postgresql://u@h:5432/app?sslmode=disable", "x"), "postgresql://u@h:5432/x?sslmode=disable");
