@@ -401,7 +401,6 @@ async fn a_deletion_or_move_cut_short_by_a_crash_is_finished_by_the_next_pass() 
 /// once that point is COLD its snapshot is in the cold repository, so the runner must skip
 /// it (`storage_class == "WARM"` in `run_backup_job`'s parent lookup, backup/jobs.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the parent lookup in backup/jobs.rs to skip COLD points"]
 async fn a_backup_after_the_newest_point_went_cold_completes() {
     let w = world().await;
     w.backup_now(Some(lifecycle(Some(1), Some(91)))).await;

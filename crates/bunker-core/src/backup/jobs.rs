@@ -528,7 +528,7 @@ impl BackupService {
             .recovery_points_by_resource(&resource.arn, None, 50)
             .await?
             .into_iter()
-            .find(|r| r.vault_arn == vault.arn && r.status == "COMPLETED")
+            .find(|r| r.vault_arn == vault.arn && r.status == "COMPLETED" && r.storage_class == "WARM")
             .and_then(|r| r.snapshot_id.parse::<SnapshotId>().ok());
         job.state = "RUNNING".into();
         job.started_at = Some(now);
