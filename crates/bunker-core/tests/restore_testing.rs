@@ -8,6 +8,10 @@
 //!   makes the next directory test `FAILED`, naming the recovery point; the database's
 //!   test still succeeds.
 //! * Scratch copies are gone after each run and no resource was left registered.
+//!
+//! And, once each: a PostgreSQL database restored into a scratch database on the same
+//! server (dropped afterwards), a disk image checked against its snapshot, and a validation
+//! query whose answer is wrong (`FAILED`, naming the recovery point).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,7 +19,7 @@ use std::sync::Arc;
 
 use bunker_catalog::Catalog;
 use bunker_connectors::Source;
-use bunker_core::backup::{BackupService, RegisterResource, pick_recovery_point};
+use bunker_core::backup::{BackupService, RegisterResource, StartBackupJob, pick_recovery_point};
 use bunker_core::{CreateAccount, CreateOrganization, ManualClock, Organizations, Scheduler};
 use bunker_vault::{FileKek, LocalStorage, ObjectKey, Vault};
 use jiff::{SignedDuration, Timestamp};
@@ -60,14 +64,11 @@ async fn corrupt_chunk_of(svc: &BackupService, data: &Path, account: &str, resou
     rp.arn
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn weekly_restore_tests_validate_and_catch_a_corrupted_chunk() {
-    let began = std::time::Instant::now();
+/// An organization with one account holding a `Default` vault; data below `<dir>/data`.
+async fn world(start: Timestamp) -> (tempfile::TempDir, ManualClock, BackupService, String) {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_owned();
-    let start: Timestamp = "2026-03-01T00:00:00Z".parse().unwrap(); // a Sunday
     let clock = ManualClock::new(start);
-    let catalog = Catalog::open_file(&root.join("catalog.db")).await.unwrap();
+    let catalog = Catalog::open_file(&dir.path().join("catalog.db")).await.unwrap();
     let orgs = Organizations::new(catalog.clone(), Arc::new(clock.clone()));
     orgs.create_organization(CreateOrganization::default()).await.unwrap();
     let account = orgs
@@ -75,9 +76,18 @@ async fn weekly_restore_tests_validate_and_catch_a_corrupted_chunk() {
         .await
         .unwrap()
         .account_id;
-    let data = root.join("data");
-    let svc = BackupService::new(catalog, Arc::new(clock.clone()), &data);
+    let svc = BackupService::new(catalog, Arc::new(clock.clone()), dir.path().join("data"));
     svc.create_backup_vault(&account, REGION, "Default", BTreeMap::new(), None).await.unwrap();
+    (dir, clock, svc, account)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weekly_restore_tests_validate_and_catch_a_corrupted_chunk() {
+    let began = std::time::Instant::now();
+    let start: Timestamp = "2026-03-01T00:00:00Z".parse().unwrap(); // a Sunday
+    let (dir, clock, svc, account) = world(start).await;
+    let root = dir.path().to_owned();
+    let data = root.join("data");
 
     // The resources: a directory tree and a SQLite database, both tagged for backup.
     let files = root.join("files");
@@ -192,4 +202,110 @@ async fn weekly_restore_tests_validate_and_catch_a_corrupted_chunk() {
     assert_eq!(durations["Directory"].count, 9);
     assert_eq!(durations["SQLite"].count, 9);
     eprintln!("restore durations: {durations:?}; whole test {:?}", began.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scratch_databases_images_and_wrong_query_answers() {
+    let start: Timestamp = "2026-03-02T00:00:00Z".parse().unwrap();
+    let (dir, clock, svc, account) = world(start).await;
+    let root = dir.path().to_owned();
+    let data = root.join("data");
+    let register = |name: &str, source: Source| RegisterResource {
+        account_id: account.clone(),
+        region: REGION.into(),
+        name: name.into(),
+        source,
+        tags: BTreeMap::new(),
+    };
+
+    let image = root.join("disk.img");
+    let mut bytes = vec![0u8; 3 << 20];
+    bytes[1 << 20..(1 << 20) + 4096].fill(0xab);
+    std::fs::write(&image, &bytes).unwrap();
+    let db = root.join("orders.db");
+    let mut c = sqlite(&db).await;
+    sqlx::query("CREATE TABLE orders (id INTEGER PRIMARY KEY)").execute(&mut c).await.unwrap();
+    sqlx::query("INSERT INTO orders (id) VALUES (1), (2)").execute(&mut c).await.unwrap();
+    drop(c);
+    let mut arns = vec![
+        svc.register_resource(register("disk", Source::DiskImage { path: image })).await.unwrap().arn,
+        svc.register_resource(register("orders", Source::Sqlite { path: db })).await.unwrap().arn,
+    ];
+    let pg = bunker_testkit::postgres::PgServer::start();
+    if let Some(pg) = &pg {
+        pg.create_database("app");
+        pg.psql("app", "CREATE TABLE orders (id INT PRIMARY KEY); INSERT INTO orders VALUES (1), (2), (3);");
+        arns.push(svc.register_resource(register("app", Source::Postgresql { url: pg.url("app") })).await.unwrap().arn);
+    }
+    for arn in &arns {
+        let job = StartBackupJob {
+            account_id: account.clone(),
+            region: REGION.into(),
+            backup_vault_name: "Default".into(),
+            resource_arn: arn.clone(),
+            iam_role_arn: None,
+            start_window_minutes: Some(60),
+            complete_window_minutes: Some(600),
+            lifecycle: None,
+            recovery_point_tags: BTreeMap::new(),
+        };
+        svc.start_backup_job(job).await.unwrap();
+    }
+    svc.run_ready_jobs().await.unwrap();
+
+    let rt = r#"{"RestoreTestingPlanName":"daily","ScheduleExpression":"cron(0 6 * * ? *)","StartWindowHours":1,
+        "RecoveryPointSelection":{"Algorithm":"RANDOM_WITHIN_WINDOW","IncludeVaults":["*"],"RecoveryPointTypes":["SNAPSHOT"]}}"#;
+    svc.create_restore_testing_plan(&account, REGION, rt, BTreeMap::new(), None).await.unwrap();
+    for doc in [
+        r#"{"RestoreTestingSelectionName":"images","ProtectedResourceType":"DiskImage","IamRoleArn":"arn:aws:iam::1:role/rt"}"#,
+        r#"{"RestoreTestingSelectionName":"sqlite","ProtectedResourceType":"SQLite","IamRoleArn":"arn:aws:iam::1:role/rt",
+            "ValidationQuery":{"Query":"SELECT COUNT(*) FROM orders","ExpectedResult":"3"}}"#,
+        r#"{"RestoreTestingSelectionName":"pg","ProtectedResourceType":"PostgreSQL","IamRoleArn":"arn:aws:iam::1:role/rt",
+            "ValidationQuery":{"Query":"SELECT COUNT(*) FROM orders","ExpectedResult":"3"}}"#,
+    ] {
+        svc.create_restore_testing_selection(&account, REGION, "daily", doc, None).await.unwrap();
+    }
+    // Nothing is due before the first firing; the fake clock jumps to it.
+    assert_eq!(svc.run_restore_tests().await.unwrap(), 0);
+    clock.set(start + SignedDuration::from_hours(6));
+    assert_eq!(svc.run_restore_tests().await.unwrap(), arns.len());
+    // The same firing never runs twice.
+    assert_eq!(svc.run_restore_tests().await.unwrap(), 0);
+
+    let jobs = svc.list_restore_jobs_by_restore_testing_plan(&account, REGION, "daily", None).await.unwrap();
+    let of = |arn: &str| jobs.iter().find(|j| j.source_resource_arn == arn).unwrap();
+    let disk = of(&arns[0]);
+    assert_eq!(disk.validation_status.as_deref(), Some("SUCCESSFUL"), "{disk:?}");
+    assert!(disk.validation_status_message.as_deref().unwrap().contains(&format!("{} bytes match", 3 << 20)), "{disk:?}");
+    // Two orders, not three: the restore worked, the data is not what was expected.
+    let wrong = of(&arns[1]);
+    assert_eq!(wrong.job.status, "COMPLETED");
+    assert_eq!(wrong.validation_status.as_deref(), Some("FAILED"), "{wrong:?}");
+    let m = wrong.validation_status_message.as_deref().unwrap();
+    assert!(m.contains(&wrong.job.recovery_point_arn) && m.contains("returned \"2\", expected \"3\""), "{m}");
+    if let Some(pg) = &pg {
+        let p = of(&arns[2]);
+        assert_eq!(p.validation_status.as_deref(), Some("SUCCESSFUL"), "{p:?}");
+        assert_eq!(p.deletion_status.as_deref(), Some("SUCCESSFUL"), "{p:?}");
+        // The scratch database was on the same server, and is gone.
+        assert!(p.job.recovery_point_arn.starts_with("arn:aws:backup:"));
+        assert_eq!(pg.psql("postgres", "SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'bunker_rt_%'"), "0");
+    } else {
+        eprintln!("no PostgreSQL server: its restore test was skipped");
+    }
+    assert!(jobs.iter().all(|j| j.deletion_status.as_deref() == Some("SUCCESSFUL")), "{jobs:?}");
+    let scratch = data.join("restore-tests");
+    assert!(!scratch.exists() || std::fs::read_dir(&scratch).unwrap().next().is_none());
+    assert_eq!(svc.list_resources(Some(&account), Some(REGION)).await.unwrap().len(), arns.len());
+
+    // An outside validator may overrule.
+    svc.put_restore_validation_result(&wrong.job.restore_job_id, "SUCCESSFUL", Some("checked by hand".into())).await.unwrap();
+    let again = svc.describe_restore_testing_job(&wrong.job.restore_job_id).await.unwrap();
+    assert_eq!(again.validation_status.as_deref(), Some("SUCCESSFUL"));
+    assert_eq!(svc.put_restore_validation_result(&wrong.job.restore_job_id, "MAYBE", None).await.unwrap_err().code(), "InvalidParameterValueException");
+
+    // A firing missed by more than its start window is skipped, not run late.
+    clock.set(start + SignedDuration::from_hours(24 + 6 + 2));
+    assert_eq!(svc.run_restore_tests().await.unwrap(), 0);
+    assert_eq!(svc.get_restore_testing_plan(&account, REGION, "daily").await.unwrap().last_execution_time, Some(start + SignedDuration::from_hours(30)));
 }

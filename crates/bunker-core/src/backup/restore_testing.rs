@@ -1168,17 +1168,22 @@ async fn validate_sqlite(path: &Path, query: Option<&ValidationQuery>) -> std::r
     if check != "ok" {
         return Err(format!("PRAGMA integrity_check: {check}"));
     }
-    let mut message = "PRAGMA integrity_check ok".to_owned();
+    let mut message = Ok("PRAGMA integrity_check ok".to_owned());
     if let Some(q) = query {
-        message = format!("{message}; {}", run_query(&mut conn, q).await?);
+        message = run_query(&mut conn, q).await.map(|m| format!("PRAGMA integrity_check ok; {m}"));
     }
-    Ok(message)
+    let _ = sqlx::Connection::close(conn).await;
+    message
 }
 
 async fn validate_postgres(url: &str, query: Option<&ValidationQuery>) -> std::result::Result<String, String> {
+    use sqlx::Connection;
     let Some(q) = query else { return Ok("database restored".into()) };
     let mut conn = connect(url).await?;
-    run_query(&mut conn, q).await
+    let result = run_query(&mut conn, q).await;
+    // Closed (not just dropped) so the scratch database can be dropped right after.
+    let _ = conn.close().await;
+    result
 }
 
 async fn drop_database(url: &str, db: &str) -> std::result::Result<(), String> {
