@@ -10,8 +10,9 @@
 //! * Scratch copies are gone after each run and no resource was left registered.
 //!
 //! And, once each: a PostgreSQL database restored into a scratch database on the same
-//! server (dropped afterwards), a disk image checked against its snapshot, and a validation
-//! query whose answer is wrong (`FAILED`, naming the recovery point).
+//! server (dropped afterwards), a bucket restored under a scratch prefix (objects counted
+//! and compared, then deleted), a disk image checked against its snapshot, and a
+//! validation query whose answer is wrong (`FAILED`, naming the recovery point).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -237,6 +238,33 @@ async fn scratch_databases_images_and_wrong_query_answers() {
         pg.psql("app", "CREATE TABLE orders (id INT PRIMARY KEY); INSERT INTO orders VALUES (1), (2), (3);");
         arns.push(svc.register_resource(register("app", Source::Postgresql { url: pg.url("app") })).await.unwrap().arn);
     }
+    let moto = bunker_testkit::moto::Moto::start();
+    let store = moto.as_ref().map(|m| {
+        m.create_bucket("assets");
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(m.endpoint())
+            .with_allow_http(true)
+            .with_bucket_name("assets")
+            .with_region("us-east-1")
+            .with_access_key_id("test")
+            .with_secret_access_key("test")
+            .build()
+            .unwrap()
+    });
+    if let (Some(m), Some(store)) = (&moto, &store) {
+        use object_store::ObjectStoreExt;
+        store.put(&"data/a.txt".into(), "assets\n".repeat(100).into()).await.unwrap();
+        store.put(&"data/sub/b.bin".into(), vec![9u8; 5000].into()).await.unwrap();
+        let source = Source::Bucket {
+            endpoint: Some(m.endpoint()),
+            bucket: "assets".into(),
+            prefix: "data/".into(),
+            region: "us-east-1".into(),
+            access_key_id: Some("test".into()),
+            secret_access_key: Some("test".into()),
+        };
+        arns.push(svc.register_resource(register("assets", source)).await.unwrap().arn);
+    }
     for arn in &arns {
         let job = StartBackupJob {
             account_id: account.clone(),
@@ -262,6 +290,7 @@ async fn scratch_databases_images_and_wrong_query_answers() {
             "ValidationQuery":{"Query":"SELECT COUNT(*) FROM orders","ExpectedResult":"3"}}"#,
         r#"{"RestoreTestingSelectionName":"pg","ProtectedResourceType":"PostgreSQL","IamRoleArn":"arn:aws:iam::1:role/rt",
             "ValidationQuery":{"Query":"SELECT COUNT(*) FROM orders","ExpectedResult":"3"}}"#,
+        r#"{"RestoreTestingSelectionName":"buckets","ProtectedResourceType":"S3","IamRoleArn":"arn:aws:iam::1:role/rt"}"#,
     ] {
         svc.create_restore_testing_selection(&account, REGION, "daily", doc, None).await.unwrap();
     }
@@ -292,6 +321,21 @@ async fn scratch_databases_images_and_wrong_query_answers() {
         assert_eq!(pg.psql("postgres", "SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'bunker_rt_%'"), "0");
     } else {
         eprintln!("no PostgreSQL server: its restore test was skipped");
+    }
+    if let Some(store) = &store {
+        use futures_util::TryStreamExt;
+        use object_store::ObjectStore;
+        let b = of(arns.last().unwrap());
+        assert_eq!(b.job.resource_type, "S3");
+        assert_eq!(b.validation_status.as_deref(), Some("SUCCESSFUL"), "{b:?}");
+        assert!(b.validation_status_message.as_deref().unwrap().contains("2 object(s), 5700 bytes match"), "{b:?}");
+        // The scratch prefix is empty again; the source objects are untouched.
+        let all: Vec<_> = store.list(None).try_collect().await.unwrap();
+        let keys: Vec<_> = all.iter().map(|m| m.location.to_string()).collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert!(keys.iter().all(|k| k.starts_with("data/")), "{keys:?}");
+    } else {
+        eprintln!("no S3 server: the bucket's restore test was skipped");
     }
     assert!(jobs.iter().all(|j| j.deletion_status.as_deref() == Some("SUCCESSFUL")), "{jobs:?}");
     let scratch = data.join("restore-tests");

@@ -978,6 +978,7 @@ impl BackupService {
     async fn restore_and_validate(&self, vault: bunker_catalog::BackupVault, rp: RecoveryPointRow, scratch: Source, query: Option<ValidationQuery>) -> Outcome {
         let svc = self.clone();
         let target = scratch.clone();
+        let handle = tokio::runtime::Handle::current();
         let blocking = tokio::task::spawn_blocking(move || {
             let snapshot: SnapshotId = match rp.snapshot_id.parse() {
                 Ok(s) => s,
@@ -997,7 +998,7 @@ impl BackupService {
                     Source::Directory { path } => validate_tree(&v, snapshot, path, true),
                     Source::DiskImage { path } | Source::Sqlite { path } => validate_tree(&v, snapshot, path, false),
                     Source::Postgresql { .. } => Ok("restored".into()),
-                    Source::Bucket { .. } => validate_bucket(&v, snapshot),
+                    Source::Bucket { .. } => validate_bucket(&v, snapshot, &target, &handle),
                 };
                 (r, began.elapsed())
             });
@@ -1024,8 +1025,8 @@ impl BackupService {
         Outcome { restored, duration, validation, validated_in }
     }
 
-    /// Deletes a scratch copy: its directory, or its PostgreSQL database. Bucket scratch
-    /// prefixes are left (Bunker's core has no S3 client): reported as a FAILED deletion.
+    /// Deletes a scratch copy: its directory, its PostgreSQL database, or the objects
+    /// under its bucket prefix.
     async fn delete_scratch(&self, job: &str, scratch: &Source) -> std::result::Result<(), String> {
         let dir = self.scratch_dir(job);
         if dir.exists() {
@@ -1033,7 +1034,7 @@ impl BackupService {
         }
         match scratch {
             Source::Postgresql { url } => drop_database(url, &scratch_database(job)).await,
-            Source::Bucket { bucket, prefix, .. } => Err(format!("the scratch copy s3://{bucket}/{prefix} must be deleted by hand")),
+            Source::Bucket { .. } => delete_prefix(scratch).await,
             _ => Ok(()),
         }
     }
@@ -1115,18 +1116,101 @@ fn compare_file(v: &Vault, node: &bunker_vault::Node, path: &Path) -> std::resul
     Ok(())
 }
 
-/// A bucket recovery point: every object's chunks read back and verified (Bunker's core
-/// cannot list the scratch prefix itself; the connector wrote what it read).
-fn validate_bucket(v: &Vault, snapshot: SnapshotId) -> std::result::Result<String, String> {
-    let entries = v.ls(snapshot, None).map_err(|e| format!("cannot list the snapshot: {e}"))?;
-    let mut objects = 0;
-    for e in entries.iter().filter(|e| e.node.kind == NodeKind::File) {
-        for chunk in e.node.content.iter().flatten() {
-            v.read_blob((*chunk).into()).map_err(|err| format!("{}: chunk {chunk}: {err}", e.path))?;
-        }
-        objects += 1;
+/// The bucket connector's manifest entry (`bucket/bucket-manifest.json`): what we check.
+#[derive(Deserialize)]
+struct BucketObject {
+    key: String,
+    file: String,
+    size: u64,
+}
+
+#[derive(Deserialize)]
+struct BucketManifest {
+    objects: Vec<BucketObject>,
+}
+
+/// The plaintext of a file node, every chunk verified against its keyed id.
+fn node_bytes(v: &Vault, node: &bunker_vault::Node) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(usize::try_from(node.size).unwrap_or(0));
+    for chunk in node.content.iter().flatten() {
+        out.extend(v.read_blob((*chunk).into()).map_err(|e| format!("chunk {chunk}: {e}"))?);
     }
-    Ok(format!("{objects} object(s) verified against their checksums"))
+    Ok(out)
+}
+
+/// An S3 client for a bucket source (keys given with the source, else the standard
+/// variables, as the connector does).
+fn s3_store(source: &Source) -> std::result::Result<(object_store::aws::AmazonS3, String), String> {
+    let Source::Bucket { endpoint, bucket, prefix, region, access_key_id, secret_access_key } = source else {
+        return Err("not a bucket".into());
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut b = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(region)
+        .with_allow_http(endpoint.as_deref().is_some_and(|e| e.starts_with("http://")));
+    if let Some(e) = endpoint {
+        b = b.with_endpoint(e);
+    }
+    if let Some(k) = access_key_id.clone().or_else(|| env("AWS_ACCESS_KEY_ID")) {
+        b = b.with_access_key_id(k);
+    }
+    if let Some(k) = secret_access_key.clone().or_else(|| env("AWS_SECRET_ACCESS_KEY")) {
+        b = b.with_secret_access_key(k);
+    }
+    let store = b.build().map_err(|e| format!("s3://{bucket}/{prefix}: {e}"))?;
+    Ok((store, prefix.trim_matches('/').to_owned()))
+}
+
+/// Checks the objects restored under the scratch prefix against the recovery point's
+/// manifest: the same count, and each object's size and bytes (blocking; S3 calls go
+/// through `handle`).
+fn validate_bucket(v: &Vault, snapshot: SnapshotId, target: &Source, handle: &tokio::runtime::Handle) -> std::result::Result<String, String> {
+    use futures_util::TryStreamExt;
+    use object_store::{ObjectStore, ObjectStoreExt};
+    let entries = v.ls(snapshot, None).map_err(|e| format!("cannot list the snapshot: {e}"))?;
+    let nodes: BTreeMap<&str, &bunker_vault::Node> = entries.iter().map(|e| (e.path.as_str(), &e.node)).collect();
+    let manifest = nodes.get("bucket/bucket-manifest.json").ok_or("the recovery point has no bucket manifest")?;
+    let manifest: BucketManifest =
+        serde_json::from_slice(&node_bytes(v, manifest)?).map_err(|e| format!("bucket manifest: {e}"))?;
+    let (store, prefix) = s3_store(target)?;
+    let listed: Vec<object_store::ObjectMeta> = handle
+        .block_on(store.list(Some(&object_store::path::Path::from(prefix.as_str()))).try_collect())
+        .map_err(|e| format!("cannot list the restored objects: {e}"))?;
+    if listed.len() != manifest.objects.len() {
+        return Err(format!("{} object(s) restored, {} in the recovery point", listed.len(), manifest.objects.len()));
+    }
+    let mut bytes = 0;
+    for o in &manifest.objects {
+        let node = nodes.get(format!("bucket/{}", o.file).as_str()).ok_or_else(|| format!("{}: no data in the recovery point", o.key))?;
+        let expected = node_bytes(v, node).map_err(|e| format!("{}: {e}", o.key))?;
+        let location = object_store::path::Path::from(format!("{prefix}/{}", o.key));
+        let got = handle
+            .block_on(async { store.get(&location).await?.bytes().await })
+            .map_err(|e| format!("{}: cannot read the restored object: {e}", o.key))?;
+        if got.len() as u64 != o.size || got.as_ref() != expected.as_slice() {
+            return Err(format!("{}: the restored object differs from the recovery point", o.key));
+        }
+        bytes += o.size;
+    }
+    Ok(format!("{} object(s), {bytes} bytes match the recovery point", manifest.objects.len()))
+}
+
+/// Deletes every object under a scratch bucket prefix.
+async fn delete_prefix(scratch: &Source) -> std::result::Result<(), String> {
+    use futures_util::TryStreamExt;
+    use object_store::ObjectStore;
+    use object_store::ObjectStoreExt;
+    let (store, prefix) = s3_store(scratch)?;
+    let listed: Vec<object_store::ObjectMeta> = store
+        .list(Some(&object_store::path::Path::from(prefix.as_str())))
+        .try_collect()
+        .await
+        .map_err(|e| format!("cannot list the scratch objects under {prefix}: {e}"))?;
+    for m in listed {
+        store.delete(&m.location).await.map_err(|e| format!("cannot delete the scratch object {}: {e}", m.location))?;
+    }
+    Ok(())
 }
 
 /// The first column of a row, as text.
