@@ -7,6 +7,7 @@
 
 mod copies;
 mod lifecycle;
+mod restore_testing;
 
 use std::collections::BTreeMap;
 
@@ -269,6 +270,8 @@ pub enum BackupCommand {
     Lifecycle(lifecycle::LifecycleCommand),
     #[command(flatten)]
     Copies(copies::CopyCommand),
+    #[command(flatten)]
+    RestoreTesting(restore_testing::RestoreTestingCommand),
     /// Describe a restore job.
     DescribeRestoreJob {
         /// The job.
@@ -369,6 +372,7 @@ pub async fn run(svc: &BackupService, place: &Place, command: BackupCommand) -> 
     let output = match command {
         C::Lifecycle(cmd) => return lifecycle::run(svc, place, cmd).await,
         C::Copies(cmd) => return copies::run(svc, place, cmd).await,
+        C::RestoreTesting(cmd) => return restore_testing::run(svc, place, cmd).await,
         C::CreateBackupVault { backup_vault_name, backup_vault_tags, creator_request_id } => {
             let tags = tags("--backup-vault-tags", backup_vault_tags)?;
             let v = svc.create_backup_vault(account, region, &backup_vault_name, tags, creator_request_id).await?;
