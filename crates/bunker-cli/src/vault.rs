@@ -13,9 +13,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use bunker_vault::storage::{S3Config, S3Storage};
 use bunker_vault::{
-    BackupOptions, BackupSummary, Change, CheckOptions, FileKek, KeyEncryptionKey, LocalStorage, LsEntry, NodeKind,
+    BackupOptions, BackupSummary, Change, CheckOptions, FileKek, KeyEncryptionKey, LsEntry, NodeKind,
     ObjectKey, PasswordKek, Problem, RestoreOptions, Snapshot, SnapshotId, Storage, StreamOptions, Vault, VaultError,
 };
 use clap::{Args, Subcommand};
@@ -405,17 +404,10 @@ fn execute(args: VaultArgs, printer: &Printer<'_>) -> Outcome {
 /// A directory, or `s3://bucket/prefix` with the endpoint and credentials taken from the
 /// standard AWS variables (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, …) as the AWS tools do.
 fn open_storage(repo: &str) -> Result<Arc<dyn Storage>, Failure> {
-    if repo.starts_with("s3://") {
-        let config = S3Config::from_url(repo)?;
-        return Ok(Arc::new(S3Storage::new(config)?));
+    match bunker_vault::storage::open(repo) {
+        Err(VaultError::InvalidOptions { reason }) => Err(Failure::Usage(reason)),
+        other => Ok(other?),
     }
-    if let Some((scheme, _)) = repo.split_once("://") {
-        return Err(Failure::Usage(format!("unknown repository scheme `{scheme}://`: use a directory or s3://")));
-    }
-    // Absolute, because `LocalStorage` cannot create the directories of a relative root
-    // (it recurses up to the empty path and fails there).
-    let root = std::path::absolute(repo).with_context(|| format!("resolve `{repo}`"))?;
-    Ok(Arc::new(LocalStorage::new(root)))
 }
 
 /// The KEK from `--key-file`, else the password. `init` creates a missing key file so a

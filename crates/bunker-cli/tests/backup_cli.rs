@@ -322,3 +322,44 @@ fn copies_into_a_central_vault_and_lifecycle_changes() {
     let job = home.ok(&["backup", "start-restore-job", "--recovery-point-arn", &s(&copied["RecoveryPointArn"]), "--metadata", &format!("Path={}", again.display())]);
     assert_eq!(job["Status"], "COMPLETED", "the copy outlives its source: {job}");
 }
+
+#[test]
+fn a_region_on_s3_roots_warm_and_cold() {
+    let Some(moto) = bunker_testkit::moto::Moto::start() else {
+        bunker_testkit::skip_or_fail("BUNKER_REQUIRE_S3", "S3 Region roots");
+        return;
+    };
+    moto.create_bucket("bunker-sites");
+    let home = Home::new()
+        .with_env("AWS_ENDPOINT_URL", &moto.endpoint())
+        .with_env("AWS_ACCESS_KEY_ID", bunker_testkit::moto::ACCESS_KEY_ID)
+        .with_env("AWS_SECRET_ACCESS_KEY", bunker_testkit::moto::SECRET_ACCESS_KEY);
+    std::fs::write(home.path().join("regions.json"), r#"{"eu-west-1": {"Warm": "s3://bunker-sites/warm", "Cold": "s3://bunker-sites/cold"}}"#).unwrap();
+    organization(&home);
+    let src = home.path().join("site");
+    write_tree(&src, 1);
+    home.ok(&member("backup", &["create-backup-vault", "--backup-vault-name", "Main"]));
+    let described = home.ok(&member("backup", &["describe-backup-vault", "--backup-vault-name", "Main"]));
+    assert_eq!(described["Location"], "s3://bunker-sites/warm/222222222222/Main");
+    let arn = s(&home.ok(&member("resource", &["register", "--resource-name", "site", "--directory", src.to_str().unwrap()]))["Resource"]["ResourceArn"]);
+    let job = home.ok(&member("backup", &["start-backup-job", "--backup-vault-name", "Main", "--resource-arn", &arn, "--lifecycle", "MoveToColdStorageAfterDays=1,DeleteAfterDays=91"]));
+    assert_eq!(job["State"], "COMPLETED", "{job}");
+    let rp = s(&job["RecoveryPointArn"]);
+    let (status, listing) = moto.request("GET", "/bunker-sites?list-type=2&prefix=warm/222222222222/Main/data/").unwrap();
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&listing).contains("<Key>warm/222222222222/Main/data/"), "packs are in the bucket");
+
+    // Two simulated days later the point is in the cold tier, on its own S3 root, and restores.
+    let start = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(47)).to_string();
+    let until = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(49)).to_string();
+    let summary = home.ok(&["run", "--fake-clock", "--start", &start, "--until", &until]);
+    assert_eq!(summary["LifecycleChanges"], 1, "{summary}");
+    let cold = home.ok(&member("backup", &["describe-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp]));
+    assert_eq!(cold["StorageClass"], "COLD", "{cold}");
+    let (_, listing) = moto.request("GET", "/bunker-sites?list-type=2&prefix=cold/222222222222/Main/snapshots/").unwrap();
+    assert!(String::from_utf8_lossy(&listing).contains("<Key>cold/222222222222/Main/snapshots/"), "the cold repository holds the snapshot");
+    let target = home.path().join("from-cold");
+    let restore = home.ok(&["backup", "start-restore-job", "--recovery-point-arn", &rp, "--metadata", &format!("Path={}", target.display())]);
+    assert_eq!(restore["Status"], "COMPLETED", "{restore}");
+    assert_eq!(read_tree(&target), read_tree(&src));
+}

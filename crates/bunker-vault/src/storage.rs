@@ -18,9 +18,29 @@ pub use memory::MemoryStorage;
 #[cfg(feature = "s3")]
 pub use s3::{S3Config, S3Storage};
 
-use crate::error::Result;
+use crate::error::{Result, VaultError};
 use crate::id::{IndexId, KeyId, PackId, SnapshotId};
 use crate::lock::LockId;
+
+/// The storage a location names: `s3://bucket/prefix` (endpoint and credentials from the
+/// `AWS_*` environment variables, see [`S3Config::from_url`]) or a local directory.
+///
+/// # Errors
+/// An unknown `scheme://`, a bad S3 URL, or a relative directory that cannot be resolved.
+pub fn open(location: &str) -> Result<std::sync::Arc<dyn Storage>> {
+    #[cfg(feature = "s3")]
+    if location.starts_with("s3://") {
+        return Ok(std::sync::Arc::new(S3Storage::new(S3Config::from_url(location)?)?));
+    }
+    if let Some((scheme, _)) = location.split_once("://") {
+        return Err(VaultError::InvalidOptions { reason: format!("unknown storage scheme `{scheme}://`: use a directory or s3://") });
+    }
+    // Absolute, because `LocalStorage` cannot create the directories of a relative root
+    // (it recurses up to the empty path and fails there).
+    let root = std::path::absolute(location)
+        .map_err(|e| VaultError::InvalidOptions { reason: format!("cannot resolve `{location}`: {e}") })?;
+    Ok(std::sync::Arc::new(LocalStorage::new(root)))
+}
 
 /// The kinds of object in a vault, each in its own namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

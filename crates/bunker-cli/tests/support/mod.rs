@@ -10,11 +10,18 @@ use serde_json::Value;
 /// A temporary Bunker home and the binary run against it.
 pub struct Home {
     dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
 }
 
 impl Home {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        Self { dir: tempfile::tempdir().unwrap(), env: Vec::new() }
+    }
+
+    /// Every command of this home runs with `key=value` in its environment.
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -28,6 +35,7 @@ impl Home {
         for var in ["BUNKER_HOME", "RUST_LOG", "BUNKER_ACCOUNT_ID", "AWS_REGION", "AWS_DEFAULT_REGION"] {
             c.env_remove(var);
         }
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 

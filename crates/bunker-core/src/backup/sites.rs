@@ -9,11 +9,12 @@
 //! ```
 //!
 //! Either key may be left out (its default applies); relative paths are relative to the
-//! data directory. A vault's warm repository is `<warm root>/<account>/<vault>` (recorded
-//! in the catalog when the vault is created), its cold repository
-//! `<cold root>/<account>/<vault>` (looked up here each time: moving a Region's cold root
-//! means moving its directories along). Roots are local directories; S3 roots are the next
-//! step.
+//! data directory. A root may also be an S3 location, `s3://bucket/prefix`, on AWS or any
+//! S3-compatible server (endpoint and credentials from `AWS_ENDPOINT_URL`,
+//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`). A vault's warm repository
+//! is `<warm root>/<account>/<vault>` (recorded in the catalog when the vault is created),
+//! its cold repository `<cold root>/<account>/<vault>` (looked up here each time: moving a
+//! Region's cold root means moving its data along).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,8 +29,45 @@ pub(crate) const SITES_FILE: &str = "regions.json";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct Roots {
-    warm: Option<PathBuf>,
-    cold: Option<PathBuf>,
+    warm: Option<String>,
+    cold: Option<String>,
+}
+
+/// Where a repository lives: a local directory or an S3 prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// A directory.
+    Dir(PathBuf),
+    /// `s3://bucket/prefix`, without a trailing slash.
+    S3(String),
+}
+
+impl Location {
+    /// A location as the catalog stores it.
+    pub(crate) fn from_stored(s: &str) -> Self {
+        if s.starts_with("s3://") { Self::S3(s.trim_end_matches('/').to_owned()) } else { Self::Dir(PathBuf::from(s)) }
+    }
+
+    fn join(&self, part: &str) -> Self {
+        match self {
+            Self::Dir(p) => Self::Dir(p.join(part)),
+            Self::S3(url) => Self::S3(format!("{url}/{part}")),
+        }
+    }
+
+    /// The storage there (blocking for S3: call from a blocking thread).
+    pub(crate) fn storage(&self) -> bunker_vault::Result<std::sync::Arc<dyn bunker_vault::Storage>> {
+        bunker_vault::storage::open(&self.to_string())
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dir(p) => write!(f, "{}", p.display()),
+            Self::S3(url) => f.write_str(url),
+        }
+    }
 }
 
 /// The storage roots of every Region.
@@ -59,39 +97,42 @@ impl Sites {
                 return Err(bad(format!("`{region}` is not a Region name")));
             }
             if sites.warm_root(region) == sites.cold_root(region) {
-                return Err(bad(format!("{region}: the warm and cold roots must be different directories")));
+                return Err(bad(format!("{region}: the warm and cold roots must be different places")));
             }
         }
         Ok(sites)
     }
 
-    fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() { p.to_owned() } else { self.data_dir.join(p) }
+    fn resolve(&self, root: &str) -> Location {
+        match Location::from_stored(root) {
+            Location::Dir(p) if p.is_relative() => Location::Dir(self.data_dir.join(p)),
+            l => l,
+        }
     }
 
     /// Where `region`'s warm repositories live.
-    pub(crate) fn warm_root(&self, region: &str) -> PathBuf {
+    pub(crate) fn warm_root(&self, region: &str) -> Location {
         match self.regions.get(region).and_then(|r| r.warm.as_deref()) {
             Some(p) => self.resolve(p),
-            None => self.data_dir.join("regions").join(region),
+            None => Location::Dir(self.data_dir.join("regions").join(region)),
         }
     }
 
     /// Where `region`'s cold repositories live.
-    pub(crate) fn cold_root(&self, region: &str) -> PathBuf {
+    pub(crate) fn cold_root(&self, region: &str) -> Location {
         match self.regions.get(region).and_then(|r| r.cold.as_deref()) {
             Some(p) => self.resolve(p),
-            None => self.data_dir.join("cold").join(region),
+            None => Location::Dir(self.data_dir.join("cold").join(region)),
         }
     }
 
     /// A vault's warm repository.
-    pub(crate) fn warm_vault(&self, region: &str, account: &str, vault: &str) -> PathBuf {
+    pub(crate) fn warm_vault(&self, region: &str, account: &str, vault: &str) -> Location {
         self.warm_root(region).join(account).join(vault)
     }
 
     /// A vault's cold repository.
-    pub(crate) fn cold_vault(&self, region: &str, account: &str, vault: &str) -> PathBuf {
+    pub(crate) fn cold_vault(&self, region: &str, account: &str, vault: &str) -> Location {
         self.cold_root(region).join(account).join(vault)
     }
 }
@@ -105,16 +146,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path();
         let s = Sites::load(data).unwrap();
-        assert_eq!(s.warm_vault("eu-west-1", "111111111111", "V"), data.join("regions/eu-west-1/111111111111/V"));
-        assert_eq!(s.cold_vault("eu-west-1", "111111111111", "V"), data.join("cold/eu-west-1/111111111111/V"));
+        assert_eq!(s.warm_vault("eu-west-1", "111111111111", "V"), Location::Dir(data.join("regions/eu-west-1/111111111111/V")));
+        assert_eq!(s.cold_vault("eu-west-1", "111111111111", "V"), Location::Dir(data.join("cold/eu-west-1/111111111111/V")));
 
-        std::fs::write(data.join(SITES_FILE), r#"{"eu-west-1":{"Warm":"/mnt/fast/eu","Cold":"slow/eu"},"us-east-1":{"Cold":"/mnt/slow/us"}}"#).unwrap();
+        std::fs::write(
+            data.join(SITES_FILE),
+            r#"{"eu-west-1":{"Warm":"/mnt/fast/eu","Cold":"slow/eu"},"us-east-1":{"Cold":"s3://archive/us/"}}"#,
+        )
+        .unwrap();
         let s = Sites::load(data).unwrap();
-        assert_eq!(s.warm_root("eu-west-1"), Path::new("/mnt/fast/eu"));
-        assert_eq!(s.cold_root("eu-west-1"), data.join("slow/eu"));
-        assert_eq!(s.warm_root("us-east-1"), data.join("regions/us-east-1"));
-        assert_eq!(s.cold_root("us-east-1"), Path::new("/mnt/slow/us"));
-        assert_eq!(s.cold_root("ap-south-1"), data.join("cold/ap-south-1"));
+        assert_eq!(s.warm_root("eu-west-1"), Location::Dir("/mnt/fast/eu".into()));
+        assert_eq!(s.cold_root("eu-west-1"), Location::Dir(data.join("slow/eu")));
+        assert_eq!(s.warm_root("us-east-1"), Location::Dir(data.join("regions/us-east-1")));
+        assert_eq!(s.cold_vault("us-east-1", "111111111111", "V").to_string(), "s3://archive/us/111111111111/V");
+        assert_eq!(s.cold_root("ap-south-1"), Location::Dir(data.join("cold/ap-south-1")));
     }
 
     #[test]
@@ -122,6 +167,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (text, needle) in [
             (r#"{"eu-west-1":{"Warm":"/a","Cold":"/a"}}"#, "must be different"),
+            (r#"{"eu-west-1":{"Warm":"s3://b/x","Cold":"s3://b/x/"}}"#, "must be different"),
             (r#"{"eu-west-1":{"Cold":"regions/eu-west-1"}}"#, "must be different"),
             (r#"{"eu-west-1":{"Hot":"/a"}}"#, "unknown field"),
             (r#"{"../x":{"Warm":"/a"}}"#, "not a Region name"),

@@ -6,14 +6,13 @@
 //! service replaces these files later).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use bunker_catalog::{BackupVault, Tags};
 use bunker_policy::plan_input::valid_vault_name;
-use bunker_vault::{FileKek, InitOptions, LocalStorage, Vault};
+use bunker_vault::{FileKek, InitOptions, Vault};
 use serde::Serialize;
 
-use super::sites::Sites;
+use super::sites::{Location, Sites};
 use super::{BackupError, BackupService, Result, vault_arn};
 
 /// `describe-backup-vault` / one entry of `list-backup-vaults`.
@@ -60,11 +59,11 @@ impl BackupService {
     /// Opens a vault's engine (blocking: call from a blocking thread).
     pub(crate) fn open_vault(&self, vault: &BackupVault) -> Result<Vault> {
         let kek = self.account_kek(&vault.account_id)?;
-        Ok(Vault::open(Arc::new(LocalStorage::new(&vault.location)), &kek)?)
+        Ok(Vault::open(Location::from_stored(&vault.location).storage()?, &kek)?)
     }
 
     /// Where a vault's cold repository is.
-    pub(crate) fn cold_location(&self, vault: &BackupVault) -> Result<PathBuf> {
+    pub(crate) fn cold_location(&self, vault: &BackupVault) -> Result<Location> {
         Ok(Sites::load(&self.data_dir)?.cold_vault(&vault.region, &vault.account_id, &vault.name))
     }
 
@@ -73,10 +72,11 @@ impl BackupService {
     pub(crate) fn open_cold_vault(&self, vault: &BackupVault, create: bool) -> Result<Vault> {
         let kek = self.account_kek(&vault.account_id)?;
         let location = self.cold_location(vault)?;
-        let storage = Arc::new(LocalStorage::new(&location));
-        if location.join("config").exists() || !create {
+        let storage = location.storage()?;
+        let has_config = storage.exists(&bunker_vault::storage::ObjectKey::Config)?;
+        if has_config || !create {
             return Vault::open(storage, &kek)
-                .map_err(|e| BackupError::DependencyFailure(format!("cold repository {} of vault {}: {e}", location.display(), vault.name)));
+                .map_err(|e| BackupError::DependencyFailure(format!("cold repository {location} of vault {}: {e}", vault.name)));
         }
         match Vault::init(storage.clone(), &kek, InitOptions::default()) {
             Ok(v) => Ok(v),
@@ -104,7 +104,7 @@ impl BackupService {
         }
         let kek = self.account_kek(account)?;
         let loc = location.clone();
-        let initialised = tokio::task::spawn_blocking(move || Vault::init(Arc::new(LocalStorage::new(&loc)), &kek, InitOptions::default()))
+        let initialised = tokio::task::spawn_blocking(move || Vault::init(loc.storage()?, &kek, InitOptions::default()))
             .await
             .map_err(|e| BackupError::DependencyFailure(e.to_string()))?;
         match initialised {
@@ -117,7 +117,7 @@ impl BackupService {
             account_id: account.to_owned(),
             region: region.to_owned(),
             name: name.to_owned(),
-            location: location.display().to_string(),
+            location: location.to_string(),
             encryption_key_arn: format!("arn:aws:kms:{region}:{account}:key/{account}-vault-key"),
             creator_request_id,
             tags,
