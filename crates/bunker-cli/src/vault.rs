@@ -404,10 +404,12 @@ fn execute(args: VaultArgs, printer: &Printer<'_>) -> Outcome {
 /// A directory, or `s3://bucket/prefix` with the endpoint and credentials taken from the
 /// standard AWS variables (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, …) as the AWS tools do.
 fn open_storage(repo: &str) -> Result<Arc<dyn Storage>, Failure> {
-    match bunker_vault::storage::open(repo) {
-        Err(VaultError::InvalidOptions { reason }) => Err(Failure::Usage(reason)),
-        other => Ok(other?),
+    if let Some((scheme, _)) = repo.split_once("://")
+        && scheme != "s3"
+    {
+        return Err(Failure::Usage(format!("unknown repository scheme `{scheme}://`: use a directory or s3://")));
     }
+    Ok(bunker_vault::storage::open(repo)?)
 }
 
 /// The KEK from `--key-file`, else the password. `init` creates a missing key file so a
