@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use bunker_catalog::{BackupVault, Catalog, Tags};
 use bunker_core::backup::{BackupService, vault_arn};
-use bunker_core::{CreateAccount, CreateOrganization, ManualClock, Organizations};
+use bunker_core::{ManualClock, Organizations};
 use common::{Samples, test_mode};
 use jiff::Timestamp;
 use sqlx::Connection;
@@ -64,21 +64,7 @@ async fn generate(path: &Path, points: i64) {
     let clock = ManualClock::new(start);
     let catalog = Catalog::open_file(path).await.expect("catalog");
     let orgs = Organizations::new(catalog.clone(), Arc::new(clock.clone()));
-    orgs.create_organization(CreateOrganization::default()).await.expect("organization");
-    let root = orgs.list_roots().await.expect("roots").remove(0).id;
-    let mut accounts = Vec::new();
-    for a in 0..4 {
-        let status = orgs
-            .create_account(CreateAccount {
-                account_name: format!("workload-{a}"),
-                email: format!("workload-{a}@example.com"),
-                account_id: None,
-                parent_id: Some(root.clone()),
-            })
-            .await
-            .expect("account");
-        accounts.push(status.account_id);
-    }
+    let accounts = common::workload_accounts(&orgs, 4).await;
     let mut vaults = vec![(accounts[0].clone(), "Default".to_owned())];
     for v in 0..SMALL_VAULTS as usize {
         vaults.push((accounts[v % accounts.len()].clone(), format!("Team-{v}")));

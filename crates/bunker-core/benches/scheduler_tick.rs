@@ -27,7 +27,7 @@ use std::time::Instant;
 use bunker_catalog::{Catalog, Resource};
 use bunker_connectors::Source;
 use bunker_core::backup::{BackupService, resource_arn};
-use bunker_core::{CreateAccount, CreateOrganization, ManualClock, Organizations, Scheduler};
+use bunker_core::{ManualClock, Organizations, Scheduler};
 use common::{Samples, test_mode};
 use jiff::Timestamp;
 
@@ -168,21 +168,7 @@ fn main() {
         let catalog = Catalog::open_file(&dir.path().join("catalog.db")).await.expect("catalog");
         let orgs = Organizations::new(catalog.clone(), Arc::new(clock.clone()));
         let svc = BackupService::new(catalog.clone(), Arc::new(clock.clone()), dir.path().join("data"));
-        orgs.create_organization(CreateOrganization::default()).await.expect("organization");
-        let root = orgs.list_roots().await.expect("roots").remove(0).id;
-        let mut accounts = Vec::new();
-        for a in 0..ACCOUNTS {
-            let status = orgs
-                .create_account(CreateAccount {
-                    account_name: format!("workload-{a}"),
-                    email: format!("workload-{a}@example.com"),
-                    account_id: None,
-                    parent_id: Some(root.clone()),
-                })
-                .await
-                .expect("account");
-            accounts.push(status.account_id);
-        }
+        let accounts = common::workload_accounts(&orgs, ACCOUNTS).await;
         let mut tx = catalog.write().await.expect("write");
         let mut count = 0;
         for account in &accounts {

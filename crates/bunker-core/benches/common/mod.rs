@@ -53,3 +53,24 @@ impl Samples {
         )
     }
 }
+
+/// A new organization on `orgs` with `n` workload accounts in its root; their ids.
+pub async fn workload_accounts(orgs: &bunker_core::Organizations, n: usize) -> Vec<String> {
+    use bunker_core::{CreateAccount, CreateOrganization};
+    orgs.create_organization(CreateOrganization::default()).await.expect("organization");
+    let root = orgs.list_roots().await.expect("roots").remove(0).id;
+    let mut accounts = Vec::new();
+    for a in 0..n {
+        let status = orgs
+            .create_account(CreateAccount {
+                account_name: format!("workload-{a}"),
+                email: format!("workload-{a}@example.com"),
+                account_id: None,
+                parent_id: Some(root.clone()),
+            })
+            .await
+            .expect("account");
+        accounts.push(status.account_id);
+    }
+    accounts
+}
