@@ -68,16 +68,8 @@ fn check_vault(home: &Home, location: &Path, account: &str) {
     assert!(out.status.success(), "check of {}: {}{}", location.display(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
-fn read_tree(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
-        })
-        .collect();
-    out.sort();
-    out
+fn read_tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    bunker_testkit::read_files(root)
 }
 
 #[test]

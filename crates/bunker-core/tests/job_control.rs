@@ -110,13 +110,7 @@ impl World {
 
 /// `name → bytes` of the files directly in `dir`.
 fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
-        })
-        .collect()
+    bunker_testkit::read_files(dir)
 }
 
 fn write_files(dir: &Path, files: impl IntoIterator<Item = (String, Vec<u8>)>) {

@@ -78,13 +78,7 @@ fn day_data(day: i64) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
-        })
-        .collect()
+    bunker_testkit::read_files(dir)
 }
 
 fn dir_size(p: &Path) -> u64 {

@@ -10,7 +10,7 @@
 //! a developer without them can still run the rest; `scripts/test` sets
 //! `BUNKER_REQUIRE_POSTGRES=1` / `BUNKER_REQUIRE_S3=1`, which turn that into a failure.
 //!
-//! Also small data helpers every crate's tests share ([`noise`], [`Rng`]).
+//! Also small data helpers every crate's tests share ([`noise`], [`Rng`], [`read_files`]).
 
 pub mod moto;
 pub mod postgres;
@@ -77,4 +77,18 @@ impl Rng {
         out.truncate(len);
         out
     }
+}
+
+/// The files directly in `dir`, by name, with their bytes (a flat tree to compare).
+///
+/// # Panics
+/// If `dir` or a file in it cannot be read.
+pub fn read_files(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| {
+            let e = e.expect("directory entry");
+            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).expect("file"))
+        })
+        .collect()
 }
