@@ -37,16 +37,24 @@ pub fn matches(selection: &BackupSelection, arn: &str, tags: &BTreeMap<String, S
     all && !selection.not_resources.iter().any(|p| like(p, arn))
 }
 
-/// `*` / `?` wildcard match of the whole text (iterative, linear in practice).
+/// `*` / `?` wildcard match of the whole text (iterative, linear in practice). ASCII
+/// (ARNs, most tags) is matched on bytes without allocating; otherwise `?` is one character.
 pub fn like(pattern: &str, text: &str) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        return wildcard(pattern.as_bytes(), text.as_bytes(), b'?', b'*');
+    }
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    wildcard(&p, &t, '?', '*')
+}
+
+fn wildcard<T: PartialEq + Copy>(p: &[T], t: &[T], one: T, any: T) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == any {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -57,7 +65,7 @@ pub fn like(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == any)
 }
 
 #[cfg(test)]

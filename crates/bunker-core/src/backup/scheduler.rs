@@ -99,8 +99,8 @@ fn beats(a: &RuleView, b: &RuleView) -> bool {
         > (retention(&b.rule), std::cmp::Reverse(b.plan_created), std::cmp::Reverse(&b.rule.rule_name))
 }
 
-/// A `*` / `?` pattern ready to match many texts: the same answers as
-/// [`bunker_policy::selection::like`], without allocating per text.
+/// A `*` / `?` pattern ready to match many texts: [`bunker_policy::selection::like`]
+/// behind a check of its literal runs.
 struct Pattern<'a> {
     pattern: &'a str,
     /// Its literal runs: a text lacking one cannot match, which most texts show at once.
@@ -116,29 +116,7 @@ impl<'a> Pattern<'a> {
         if !self.literals.iter().all(|l| text.contains(l)) {
             return false;
         }
-        if !(self.pattern.is_ascii() && text.is_ascii()) {
-            // `?` is one character, not one byte.
-            return bunker_policy::selection::like(self.pattern, text);
-        }
-        let (p, t) = (self.pattern.as_bytes(), text.as_bytes());
-        let (mut pi, mut ti) = (0, 0);
-        let mut star: Option<(usize, usize)> = None;
-        while ti < t.len() {
-            if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
-                pi += 1;
-                ti += 1;
-            } else if pi < p.len() && p[pi] == b'*' {
-                star = Some((pi, ti));
-                pi += 1;
-            } else if let Some((sp, st)) = star {
-                pi = sp + 1;
-                ti = st + 1;
-                star = Some((sp, st + 1));
-            } else {
-                return false;
-            }
-        }
-        p[pi..].iter().all(|&c| c == b'*')
+        bunker_policy::selection::like(self.pattern, text)
     }
 }
 
