@@ -10,10 +10,13 @@
 //! sqlx's `Any` driver: `$n` placeholders, BIGINT times, no backend-only syntax except how
 //! a transaction opens ([`Catalog::write`]).
 
+mod audit;
 mod copies;
 mod error;
+mod guardrails;
 mod ids;
 mod jobs;
+mod keys;
 mod lifecycle;
 mod model;
 mod org;
@@ -21,6 +24,7 @@ mod plans;
 mod policies;
 mod resources;
 mod restore_testing;
+mod security;
 mod units;
 
 use std::path::Path;
@@ -41,7 +45,7 @@ pub use model::{Account, Organization, OrganizationalUnit, Policy, PolicyAttachm
 pub use plans::{BackupPlanRow, PlanVersion, SelectionRow};
 pub use resources::{BackupVault, Resource, Tags};
 #[allow(unused_imports)] // filled by the lifecycle, copy and restore-testing work
-pub use {copies::*, lifecycle::*, restore_testing::*};
+pub use {audit::*, copies::*, guardrails::*, keys::*, lifecycle::*, restore_testing::*, security::*};
 
 /// The schema, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

@@ -5,7 +5,9 @@
 //! `start-backup-job` runs the job at once in this process (with a progress bar) unless
 //! `--no-wait` leaves it to `bunker run`; `start-restore-job` always runs to its end.
 
+mod access_policies;
 mod copies;
+mod guardrails;
 mod lifecycle;
 mod restore_testing;
 
@@ -272,6 +274,10 @@ pub enum BackupCommand {
     Copies(copies::CopyCommand),
     #[command(flatten)]
     RestoreTesting(restore_testing::RestoreTestingCommand),
+    #[command(flatten)]
+    AccessPolicies(access_policies::AccessPolicyCommand),
+    #[command(flatten)]
+    Guardrails(guardrails::GuardrailCommand),
     /// Describe a restore job.
     DescribeRestoreJob {
         /// The job.
@@ -373,6 +379,8 @@ pub async fn run(svc: &BackupService, place: &Place, command: BackupCommand) -> 
         C::Lifecycle(cmd) => return lifecycle::run(svc, place, cmd).await,
         C::Copies(cmd) => return copies::run(svc, place, cmd).await,
         C::RestoreTesting(cmd) => return restore_testing::run(svc, place, cmd).await,
+        C::AccessPolicies(cmd) => return access_policies::run(svc, place, cmd).await,
+        C::Guardrails(cmd) => return guardrails::run(svc, place, cmd).await,
         C::CreateBackupVault { backup_vault_name, backup_vault_tags, creator_request_id } => {
             let tags = tags("--backup-vault-tags", backup_vault_tags)?;
             let v = svc.create_backup_vault(account, region, &backup_vault_name, tags, creator_request_id).await?;

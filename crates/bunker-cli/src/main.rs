@@ -3,16 +3,20 @@
 //! This file only parses arguments, runs the chosen command and prints its result; each
 //! command group has a module of its own.
 
+mod audit;
 mod aws_json;
 mod backup;
 mod demo;
 mod failure;
 mod home;
+mod iam;
+mod kms;
 mod org;
 mod output;
 mod resource;
 mod run;
 mod scope;
+mod sts;
 mod vault;
 
 use std::path::PathBuf;
@@ -73,6 +77,20 @@ enum Command {
     /// The vault engine directly, in restic's habits: init, backup, restore, snapshots, ls,
     /// diff, check, forget, prune, copy, unlock, key rotation (for power users and benchmarks).
     Vault(vault::VaultArgs),
+    /// Users, roles, access keys, their policies, MFA devices; `simulate` decides a request
+    /// and names the statement that decided (as `aws iam`).
+    #[command(subcommand)]
+    Iam(iam::Command),
+    /// Temporary credentials: assume a role, a session with MFA (as `aws sts`).
+    #[command(subcommand)]
+    Sts(sts::Command),
+    /// Keys per account and Region: aliases, key policies, grants, rotation, deletion (as
+    /// `aws kms`).
+    #[command(subcommand)]
+    Kms(kms::Command),
+    /// The audit trail: look up events, verify the hash chain and signed digests.
+    #[command(subcommand)]
+    Audit(audit::Command),
 }
 
 #[derive(Debug, Args)]
@@ -112,7 +130,7 @@ fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The AWS operation name for error messages: `bunker org list-roots` → ListRoots.
-    let operation = ["org", "backup", "resource"]
+    let operation = ["org", "backup", "resource", "iam", "sts", "kms", "audit"]
         .iter()
         .find_map(|group| matches.subcommand_matches(group))
         .and_then(|m| m.subcommand_name())
@@ -164,6 +182,10 @@ async fn run_aws(command: Command, home: Option<PathBuf>, format: Format, query:
             Ok(place) => resource::run(&services.backup, &place, command).await,
             Err(e) => Err(e),
         },
+        Command::Iam(command) => iam::run(&services, command).await,
+        Command::Sts(command) => sts::run(&services, command).await,
+        Command::Kms(command) => kms::run(&services, command).await,
+        Command::Audit(command) => audit::run(&services, command).await,
         Command::Demo | Command::Run(_) | Command::Vault(_) => unreachable!("handled by run()"),
     };
     services.orgs.catalog().close().await;

@@ -6,9 +6,11 @@
 //! keys live) and the connectors (how a resource is read and written back). Jobs run the
 //! blocking vault engine on tokio's blocking threads.
 
+mod access_policies;
 mod copies;
 mod error;
 mod jobs;
+mod legal_holds;
 mod lifecycle;
 mod plans;
 mod resources;
@@ -16,6 +18,7 @@ mod restore;
 mod restore_testing;
 mod scheduler;
 mod sites;
+mod vault_lock;
 mod vaults;
 
 use std::path::PathBuf;
@@ -36,7 +39,7 @@ pub use restore::{RestoreJob, StartRestoreJob};
 pub use scheduler::{Scheduler, TickReport};
 pub use vaults::VaultDescription;
 #[allow(unused_imports)] // filled by the lifecycle, copy and restore-testing work
-pub use {copies::*, lifecycle::*, restore_testing::*};
+pub use {access_policies::*, copies::*, legal_holds::*, lifecycle::*, restore_testing::*, vault_lock::*};
 
 /// Reads resources into vaults and writes them back: the real connectors, or a wrapper in
 /// tests (a deliberately slow one, for the window rules).

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod organizations;
+pub mod security;
 pub mod shapes;
 
 pub use backup::{BackupError, BackupService, Scheduler};

@@ -244,7 +244,11 @@ suite! {
     moving_an_account
 }
 
+mod audit;
 mod backup_tables;
 mod copies;
+mod guardrails;
+mod keys;
 mod lifecycle;
 mod restore_testing;
+mod security;

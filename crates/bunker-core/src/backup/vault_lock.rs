@@ -1,0 +1,5 @@
+//! (being written)
+
+use super::BackupService;
+
+impl BackupService {}

@@ -1,0 +1,20 @@
+//! IAM policy documents and AWS's policy evaluation logic, free of I/O.
+//!
+//! * [`PolicyDocument::parse`] reads an IAM JSON policy (`Version`, `Statement[]` with `Sid`,
+//!   `Effect`, `Principal`/`NotPrincipal`, `Action`/`NotAction`, `Resource`/`NotResource`,
+//!   `Condition`) and refuses a malformed one naming the JSON path and the rule broken.
+//! * [`evaluate`] decides one [`Request`] against a [`PolicySet`] the way AWS does: an
+//!   explicit deny anywhere wins; every SCP level on the path from the root to the account
+//!   must allow; a resource policy grants same-account access alone and cross-account access
+//!   only together with the caller's identity policy; otherwise implicit deny.
+//! * The [`Decision`] names the statements that decided, for `bunker iam simulate`.
+
+mod arn;
+mod condition;
+mod document;
+mod eval;
+mod wildcard;
+
+pub use arn::{Arn, InvalidArn};
+pub use document::{Effect, PolicyDocument, PolicyError, PolicyErrors, Statement};
+pub use eval::{Context, Decision, EvalDecision, MatchedStatement, NamedPolicy, PolicySet, Principal, Request, evaluate};
