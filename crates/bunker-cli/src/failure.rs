@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use bunker_core::security::SecurityError;
 use bunker_core::{BackupError, OrgError};
 use serde_json::Value;
 
@@ -15,6 +16,9 @@ pub enum Failure {
     /// The backup service refused.
     #[error(transparent)]
     Backup(#[from] BackupError),
+    /// The security services (IAM, STS, KMS, the audit trail) refused.
+    #[error(transparent)]
+    Security(#[from] SecurityError),
     /// A parameter could not be read (such as a missing `file://`).
     #[error("Error parsing parameter '{name}': {message}")]
     Parameter {
@@ -31,6 +35,7 @@ impl Failure {
         match self {
             Self::Service(e) => Some(e.code()),
             Self::Backup(e) => Some(e.code()),
+            Self::Security(e) => Some(e.code()),
             Self::Parameter { .. } => None,
         }
     }
