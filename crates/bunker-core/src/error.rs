@@ -72,9 +72,16 @@ pub enum OrgError {
     /// A policy document that breaks its type's rules: the policy crate's errors, verbatim.
     #[error("{MALFORMED_POLICY_MESSAGE}\n{0}")]
     MalformedPolicyDocument(PolicyErrors),
+    /// A service control policy that is not a valid IAM policy document (JSON path and rule).
+    #[error("{MALFORMED_POLICY_MESSAGE}\n{0}")]
+    MalformedServiceControlPolicy(bunker_iam::PolicyErrors),
     /// A parameter with a wrong value or format.
     #[error("{0}")]
     InvalidInput(String),
+    /// The caller may not do this (an AWS-managed policy, an account that is neither the
+    /// management account nor a delegated administrator).
+    #[error("{0}")]
+    AccessDenied(String),
     /// A policy name already used.
     #[error("{0}")]
     DuplicatePolicy(String),
@@ -112,11 +119,12 @@ impl OrgError {
             OrgError::PolicyNotAttached(_) => "PolicyNotAttachedException",
             OrgError::PolicyInUse(_) => "PolicyInUseException",
             OrgError::TargetNotFound(_) => "TargetNotFoundException",
-            OrgError::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
+            OrgError::MalformedPolicyDocument(_) | OrgError::MalformedServiceControlPolicy(_) => "MalformedPolicyDocumentException",
             OrgError::InvalidInput(_) => "InvalidInputException",
             OrgError::DuplicatePolicy(_) => "DuplicatePolicyException",
             OrgError::EffectivePolicyNotFound(_) => "EffectivePolicyNotFoundException",
             OrgError::ConstraintViolation(_) => "ConstraintViolationException",
+            OrgError::AccessDenied(_) => "AccessDeniedException",
             OrgError::Service(_) => "ServiceException",
         }
     }

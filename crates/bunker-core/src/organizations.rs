@@ -99,12 +99,12 @@ async fn require_policy(tx: &mut Tx, id: &str) -> Result<catalog::Policy> {
     tx.policy(&policy_id).await?.ok_or_else(|| OrgError::PolicyNotFound(format!("no policy has id {id}")))
 }
 
-/// The only policy type Bunker implements, named by a request.
+/// The policy types Bunker implements, named by a request.
 fn supported_policy_type(name: &str) -> Result<PolicyType> {
     match known_policy_type(name)? {
-        PolicyType::Backup => Ok(PolicyType::Backup),
+        t @ (PolicyType::Backup | PolicyType::ServiceControl) => Ok(t),
         other => Err(OrgError::InvalidInput(format!(
-            "unsupported policy type {other}: Bunker supports only BACKUP_POLICY"
+            "unsupported policy type {other}: Bunker supports BACKUP_POLICY and SERVICE_CONTROL_POLICY"
         ))),
     }
 }

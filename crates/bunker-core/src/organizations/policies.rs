@@ -49,12 +49,51 @@ fn check_description(description: &str) -> Result<()> {
     check_length("a policy description", description, 0, 512)
 }
 
+/// The id AWS gives the SCP it attaches everywhere when SCPs are enabled.
+pub const FULL_AWS_ACCESS_ID: &str = "p-FullAWSAccess";
+/// Its document: everything allowed, so only explicit denies and narrower SCPs bound.
+const FULL_AWS_ACCESS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+/// The size limit of an SCP (characters).
+const MAX_SCP_SIZE: usize = 5120;
+
 /// Checks a document against the rules of its type (the size limit included).
 fn check_content(policy_type: PolicyType, content: &str) -> Result<()> {
     match policy_type {
         PolicyType::Backup => PolicyDocument::parse(content).map(drop).map_err(OrgError::MalformedPolicyDocument),
+        PolicyType::ServiceControl => {
+            if content.chars().count() > MAX_SCP_SIZE {
+                return Err(OrgError::ConstraintViolation(format!(
+                    "POLICY_CONTENT_LIMIT_EXCEEDED: a service control policy holds at most {MAX_SCP_SIZE} characters"
+                )));
+            }
+            bunker_iam::PolicyDocument::parse(content).map_err(OrgError::MalformedServiceControlPolicy)?;
+            // SCPs bound the principals of the accounts they are attached to: naming
+            // principals means nothing there, and AWS refuses it.
+            let json: serde_json::Value = serde_json::from_str(content).unwrap_or_default();
+            let statements = match &json["Statement"] {
+                serde_json::Value::Array(list) => list.clone(),
+                one => vec![one.clone()],
+            };
+            if let Some(i) = statements.iter().position(|st| st.get("Principal").is_some() || st.get("NotPrincipal").is_some()) {
+                return Err(OrgError::MalformedServiceControlPolicy(bunker_iam::PolicyErrors(vec![bunker_iam::PolicyError {
+                    path: format!("Statement[{i}].Principal"),
+                    message: "a service control policy cannot name principals".into(),
+                }])));
+            }
+            Ok(())
+        }
         other => Err(OrgError::InvalidInput(format!("unsupported policy type {other}"))),
     }
+}
+
+/// When SCPs are enabled, every root, OU and account carries at least one: AWS's
+/// `FullAWSAccess`, attached on enabling and to every new OU and account.
+pub(super) async fn attach_full_access_if_enabled(tx: &mut catalog::Tx, root: &RootId, target: &TargetId, now: jiff::Timestamp) -> Result<()> {
+    if tx.policy_types(root).await?.iter().any(|t| t.policy_type == PolicyType::ServiceControl && t.status == "ENABLED") {
+        let id = catalog::PolicyId::parse(FULL_AWS_ACCESS_ID)?;
+        tx.attach_policy(&id, target, now).await?;
+    }
+    Ok(())
 }
 
 /// Refuses a name another policy already has.
@@ -93,6 +132,9 @@ impl Organizations {
         }
         let status = catalog::PolicyTypeStatus { policy_type, status: "ENABLED".into() };
         tx.insert_policy_type(&root.id, &status).await?;
+        if policy_type == PolicyType::ServiceControl {
+            self.attach_full_access_everywhere(&mut tx, &root.id).await?;
+        }
         let shape = root_shape(&mut tx, &ctx, &root).await?;
         tx.commit().await?;
         Ok(shape)
@@ -114,6 +156,35 @@ impl Organizations {
         tx.commit().await?;
         tracing::info!(%policy_type, detached, "disabled policy type");
         Ok(shape)
+    }
+
+    /// Makes AWS's `FullAWSAccess` SCP (once) and attaches it to the root, every OU and every
+    /// account that has no SCP yet.
+    async fn attach_full_access_everywhere(&self, tx: &mut catalog::Tx, root: &RootId) -> Result<()> {
+        let id = catalog::PolicyId::parse(FULL_AWS_ACCESS_ID)?;
+        let now = self.now();
+        if tx.policy(&id).await?.is_none() {
+            tx.insert_policy(&catalog::Policy {
+                id: id.clone(),
+                name: "FullAWSAccess".into(),
+                policy_type: PolicyType::ServiceControl,
+                description: "Allows access to every operation".into(),
+                content: FULL_AWS_ACCESS.into(),
+                aws_managed: true,
+                created_at: now,
+                last_updated: now,
+            })
+            .await?;
+        }
+        let mut targets = vec![TargetId::Root(root.clone())];
+        targets.extend(tx.all_ous().await?.into_iter().map(|ou| TargetId::OrganizationalUnit(ou.id)));
+        targets.extend(tx.accounts().await?.into_iter().map(|a| TargetId::Account(a.id)));
+        for target in targets {
+            if tx.attached_policies(&target, PolicyType::ServiceControl).await?.is_empty() {
+                tx.attach_policy(&id, &target, now).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn require_root(tx: &mut catalog::Tx, id: &str) -> Result<catalog::Root> {
@@ -162,6 +233,9 @@ impl Organizations {
         let mut tx = self.catalog.write().await?;
         let ctx = context(&mut tx).await?;
         let mut policy = require_policy(&mut tx, &req.policy_id).await?;
+        if policy.aws_managed {
+            return Err(OrgError::AccessDenied(format!("policy {} is managed by AWS and cannot be changed", policy.id)));
+        }
         if let Some(name) = req.name {
             check_name(&name)?;
             check_name_free(&mut tx, &name, Some(&policy.id)).await?;
@@ -186,6 +260,9 @@ impl Organizations {
         let mut tx = self.catalog.write().await?;
         context(&mut tx).await?;
         let policy = require_policy(&mut tx, policy_id).await?;
+        if policy.aws_managed {
+            return Err(OrgError::AccessDenied(format!("policy {} is managed by AWS and cannot be deleted", policy.id)));
+        }
         let targets: Vec<String> =
             tx.attachments_for_policy(&policy.id).await?.into_iter().map(|a| a.target_id.to_string()).collect();
         if !targets.is_empty() {
@@ -246,6 +323,16 @@ impl Organizations {
         context(&mut tx).await?;
         let policy = require_policy(&mut tx, policy_id).await?;
         let target = require_target(&mut tx, target_id).await?;
+        // As in AWS: a target keeps at least one SCP while SCPs are enabled, or nothing
+        // would be allowed in it.
+        if policy.policy_type == PolicyType::ServiceControl {
+            let attached = tx.attached_policies(&target, PolicyType::ServiceControl).await?;
+            if attached.len() == 1 && attached[0].0.policy_id == policy.id {
+                return Err(OrgError::ConstraintViolation(format!(
+                    "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED: {target_id} must keep at least one service control policy"
+                )));
+            }
+        }
         if !tx.detach_policy(&policy.id, &target).await? {
             return Err(OrgError::PolicyNotAttached(format!("policy {policy_id} is not attached to {target_id}")));
         }

@@ -186,6 +186,7 @@ impl Organizations {
             created_at: self.now(),
         };
         tx.insert_ou(&ou).await?;
+        super::policies::attach_full_access_if_enabled(&mut tx, &ctx.root, &TargetId::OrganizationalUnit(ou.id.clone()), ou.created_at).await?;
         tx.commit().await?;
         Ok(ou_shape(&ctx, &ou))
     }
@@ -308,6 +309,7 @@ impl Organizations {
             requested_at: now,
         };
         tx.insert_account(&account).await?;
+        super::policies::attach_full_access_if_enabled(&mut tx, &ctx.root, &TargetId::Account(account.id.clone()), now).await?;
         tx.commit().await?;
         Ok(shapes::CreateAccountStatus {
             id: account.create_request_id.to_string(),
