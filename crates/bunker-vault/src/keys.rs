@@ -223,6 +223,67 @@ impl KeyEncryptionKey for FileKek {
     }
 }
 
+/// A KEK over the versions of one key of the key service: 32-byte materials, oldest first.
+/// Wraps with the newest; unwraps with whichever version wrapped (told apart by the same
+/// fingerprint a [`FileKek`] writes, so a key file imported as a first version keeps
+/// opening the vaults it protected).
+pub struct VersionedKek {
+    versions: Vec<[u8; 32]>,
+}
+
+impl std::fmt::Debug for VersionedKek {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VersionedKek").field("versions", &self.versions.len()).finish_non_exhaustive()
+    }
+}
+
+impl VersionedKek {
+    /// The versions, oldest first.
+    ///
+    /// # Errors
+    /// [`VaultError::Kek`] if there are none (the key's material was destroyed).
+    pub fn new(versions: Vec<[u8; 32]>) -> Result<Self> {
+        if versions.is_empty() {
+            return Err(VaultError::Kek { reason: "the key has no material".into() });
+        }
+        Ok(Self { versions })
+    }
+}
+
+fn file_wrapping_key(key: &[u8; 32]) -> [u8; 32] {
+    blake3::derive_key(CONTEXT_KEY_FILE, key)
+}
+
+fn file_fingerprint(wrapping_key: &[u8; 32]) -> String {
+    hex::encode(&blake3::hash(wrapping_key).as_bytes()[..8])
+}
+
+impl KeyEncryptionKey for VersionedKek {
+    fn wrap(&self, material: &MasterKeyMaterial, context: &[u8]) -> Result<WrappedKey> {
+        let newest = self.versions.last().expect("at least one version, checked by new");
+        let wrapping = file_wrapping_key(newest);
+        Ok(WrappedKey {
+            scheme: WrapScheme::KeyFile { fingerprint: file_fingerprint(&wrapping) },
+            ciphertext: hex::encode(crypto::wrap_with(&wrapping, context, material.expose())),
+        })
+    }
+
+    fn unwrap(&self, wrapped: &WrappedKey, context: &[u8]) -> Result<Option<MasterKeyMaterial>> {
+        let WrapScheme::KeyFile { fingerprint } = &wrapped.scheme else { return Ok(None) };
+        let Ok(sealed) = hex::decode(&wrapped.ciphertext) else { return Ok(None) };
+        for version in self.versions.iter().rev() {
+            let wrapping = file_wrapping_key(version);
+            if file_fingerprint(&wrapping) != *fingerprint {
+                continue;
+            }
+            if let Some(m) = crypto::unwrap_with(&wrapping, context, &sealed).ok().and_then(|p| material_from(&p)) {
+                return Ok(Some(m));
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// The JSON stored in `keys/<id>`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyObject {
@@ -271,6 +332,23 @@ mod tests {
         assert_eq!(k.unwrap(&w, b"ctx").unwrap(), Some(m.clone()));
         assert_eq!(PasswordKek::with_cost("other", 256, 1, 1).unwrap(&w, b"ctx").unwrap(), None);
         assert_eq!(k.unwrap(&w, b"other vault").unwrap(), None);
+    }
+
+    #[test]
+    fn versioned_kek_wraps_with_the_newest_and_unwraps_with_any() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FileKek::generate(dir.path().join("k")).unwrap();
+        let m = MasterKeyMaterial::generate();
+        let by_file = file.wrap(&m, b"ctx").unwrap();
+        let v1 = VersionedKek::new(vec![file.key]).unwrap();
+        assert_eq!(v1.unwrap(&by_file, b"ctx").unwrap(), Some(m.clone()));
+        let v2 = VersionedKek::new(vec![file.key, [9; 32]]).unwrap();
+        let by_v2 = v2.wrap(&m, b"ctx").unwrap();
+        assert_eq!(v2.unwrap(&by_file, b"ctx").unwrap(), Some(m.clone()));
+        assert_eq!(v2.unwrap(&by_v2, b"ctx").unwrap(), Some(m.clone()));
+        assert_eq!(v1.unwrap(&by_v2, b"ctx").unwrap(), None);
+        assert_eq!(v2.unwrap(&by_v2, b"other").unwrap(), None);
+        assert!(VersionedKek::new(Vec::new()).is_err());
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub use crypto::{Cipher, MasterKeyMaterial};
 pub use diff::{Change, DiffEntry};
 pub use error::{Result, VaultError};
 pub use id::{BlobId, ChunkId, IndexId, KeyId, PackId, SnapshotId, TreeId, VaultId};
-pub use keys::{FileKek, KeyEncryptionKey, PasswordKek};
+pub use keys::{FileKek, KeyEncryptionKey, PasswordKek, VersionedKek};
 pub use lock::{LockGuard, LockId, LockInfo, LockKind, LockOptions};
 pub use ls::LsEntry;
 pub use progress::{NoProgress, Phase, Progress};
