@@ -449,6 +449,12 @@ impl BackupService {
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("Destination backup vault {} does not exist", job.destination_vault_arn))?;
+        // A locked destination takes only copies whose retention its lock allows.
+        let lock = tx.vault_lock(&destination.arn).await.map_err(|e| e.to_string())?;
+        let lc: Option<Lifecycle> = serde_json::from_str(&job.lifecycle).ok();
+        if let Some(why) = super::vault_lock::retention_refusal(lock.as_ref(), lc.as_ref(), self.now()) {
+            return Err(why);
+        }
         drop(tx);
         if destination.arn == source_vault.arn {
             // The engine would find the snapshot there and two rows would share it.

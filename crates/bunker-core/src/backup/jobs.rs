@@ -524,6 +524,19 @@ impl BackupService {
                 return Ok(job);
             }
         };
+        // A locked vault takes only points whose retention its lock allows: checked before
+        // any data is read (and again when the point is recorded, in case a lock came
+        // meanwhile).
+        let lc: Option<Lifecycle> = serde_json::from_str(&job.lifecycle).ok();
+        if let Some(why) = self.new_point_refusal(&mut tx, &vault, lc.as_ref()).await? {
+            job.state = "FAILED".into();
+            job.status_message = Some(why);
+            job.completed_at = Some(now);
+            tx.update_backup_job(&job).await?;
+            tx.commit().await?;
+            tracing::warn!(job = %job.id, vault = %vault.name, "backup job refused by the vault lock");
+            return Ok(job);
+        }
         let parent = tx
             .recovery_points_by_resource(&resource.arn, None, 50)
             .await?
@@ -688,12 +701,28 @@ impl BackupService {
             job.completed_at = Some(now);
         }
         let mut tx = self.catalog.write().await?;
+        let mut refused = None;
+        if let Some(row) = &rp {
+            let lc: Option<Lifecycle> = serde_json::from_str(&row.lifecycle).ok();
+            if let Some(why) = self.new_point_refusal(&mut tx, vault, lc.as_ref()).await? {
+                job.state = "FAILED".into();
+                job.status_message = Some(why);
+                job.recovery_point_arn = None;
+                refused = rp.take().and_then(|r| r.snapshot_id.parse::<SnapshotId>().ok());
+            }
+        }
         if let Some(rp) = &rp {
             tx.insert_recovery_point(rp).await?;
         }
         self.queue_copy_jobs(&mut tx, &job, rp.as_ref()).await?;
         tx.update_backup_job(&job).await?;
         tx.commit().await?;
+        if let Some(snapshot) = refused {
+            // Nothing refers to the data any more: drop it (a failure leaves unreferenced
+            // data, as an interrupted backup does).
+            let (svc, vault) = (self.clone(), vault.clone());
+            let _ = tokio::task::spawn_blocking(move || svc.open_vault(&vault).and_then(|v| Ok(v.forget(&[snapshot])?))).await;
+        }
         tracing::info!(job = %job.id, state = %job.state, message = job.status_message.as_deref().unwrap_or(""), "backup job ended");
         Ok(job)
     }

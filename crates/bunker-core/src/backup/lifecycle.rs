@@ -15,6 +15,12 @@
 //! row deleted. Rows left `DELETING` by a crash are finished by the next pass; restores
 //! refuse them.
 //!
+//! **Guardrails.** A point kept by its vault's lock (younger than `MinRetentionDays`) or
+//! under an active legal hold is never marked by a pass, whatever its `DeleteAt`: every pass
+//! asks again, so it goes on the first pass after it is released (see [`super::vault_lock`]
+//! and [`super::legal_holds`]). The operations below check the same rules in the write that
+//! changes the point.
+//!
 //! Several processes may run lifecycle passes; the engine's locks keep prunes from
 //! overlapping backups and copies, forgetting tolerates snapshots already gone, and the
 //! catalog write of a move only succeeds once.
@@ -88,7 +94,9 @@ impl BackupService {
         let now = self.now();
         loop {
             let mut tx = self.catalog.write().await?;
-            let due = tx.recovery_points_due_for_deletion(now, BATCH).await?;
+            // Points kept by a vault lock or a legal hold are left out here, not skipped
+            // below: otherwise a full batch of them would come back forever.
+            let due = tx.recovery_points_deletable_by_lifecycle(now, BATCH).await?;
             if due.is_empty() {
                 break;
             }
@@ -288,7 +296,21 @@ impl BackupService {
     /// (`DeleteAfterDays` at least 90 days after `MoveToColdStorageAfterDays`). The move to
     /// cold of a point already `COLD` cannot change, as in AWS. A due instant is applied
     /// by the next lifecycle pass.
+    /// In a locked vault the new lifecycle may not end before `MinRetentionDays` after the
+    /// point's creation nor keep it longer than `MaxRetentionDays` (`InvalidRequestException`
+    /// naming the lock).
     pub async fn update_recovery_point_lifecycle(&self, arn: &str, lifecycle: Lifecycle) -> Result<RecoveryPointLifecycle> {
+        self.update_lifecycle(arn, lifecycle, false).await
+    }
+
+    /// [`BackupService::update_recovery_point_lifecycle`] with the caller's permission to
+    /// bypass a Vault Lock in governance mode (or in the grace time of compliance mode);
+    /// a lock in compliance mode is never bypassed.
+    pub async fn update_recovery_point_lifecycle_bypassing_governance(&self, arn: &str, lifecycle: Lifecycle) -> Result<RecoveryPointLifecycle> {
+        self.update_lifecycle(arn, lifecycle, true).await
+    }
+
+    async fn update_lifecycle(&self, arn: &str, lifecycle: Lifecycle, bypass_governance_retention: bool) -> Result<RecoveryPointLifecycle> {
         let at = JsonPath::root().key("Lifecycle");
         let mut errors = Vec::new();
         bunker_policy::plan_input::check_lifecycle(&at, &lifecycle, &mut errors);
@@ -301,6 +323,8 @@ impl BackupService {
         if rp.status == "DELETING" {
             return Err(BackupError::InvalidRequest(format!("Recovery point {arn} is being deleted")));
         }
+        let lock = tx.vault_lock(&rp.vault_arn).await?;
+        super::vault_lock::check_lock_allows_lifecycle(&rp, lock.as_ref(), &lifecycle, self.now(), bypass_governance_retention)?;
         if rp.storage_class == "COLD" {
             let current: Option<Lifecycle> = serde_json::from_str(&rp.lifecycle).ok();
             let was = current.and_then(|l| l.move_to_cold_storage_after_days);
@@ -325,13 +349,33 @@ impl BackupService {
     /// `DeleteRecoveryPoint`: marks the point `DELETING`, removes its data (forget and
     /// prune in its repository, warm or cold), then its row. If removing the data fails the
     /// point stays `DELETING` and the next lifecycle pass finishes it.
+    ///
+    /// Refused (`InvalidRequestException`) while an active legal hold is on the point, or
+    /// while its vault's lock keeps it (younger than `MinRetentionDays`).
     pub async fn delete_recovery_point(&self, vault_name: &str, arn: &str) -> Result<()> {
+        self.delete_point(vault_name, arn, false).await
+    }
+
+    /// [`BackupService::delete_recovery_point`] with the caller's permission to bypass a
+    /// Vault Lock in governance mode (or in the grace time of compliance mode). A lock in
+    /// compliance mode and legal holds are never bypassed.
+    pub async fn delete_recovery_point_bypassing_governance(&self, vault_name: &str, arn: &str) -> Result<()> {
+        self.delete_point(vault_name, arn, true).await
+    }
+
+    async fn delete_point(&self, vault_name: &str, arn: &str, bypass_governance_retention: bool) -> Result<()> {
         let mut tx = self.catalog.write().await?;
         let rp = tx.recovery_point(arn).await?.ok_or_else(|| BackupError::ResourceNotFound(format!("Recovery point {arn} does not exist")))?;
         let vault = tx.vault(&rp.vault_arn).await?;
         let Some(vault) = vault.filter(|v| v.name == vault_name) else {
             return Err(BackupError::ResourceNotFound(format!("Recovery point {arn} is not in backup vault {vault_name}")));
         };
+        if rp.status != "DELETING" {
+            // A deletion already under way (interrupted) may always be finished.
+            super::vault_lock::check_not_held(&mut tx, &rp).await?;
+            let lock = tx.vault_lock(&vault.arn).await?;
+            super::vault_lock::check_lock_allows_deletion(&rp, lock.as_ref(), self.now(), bypass_governance_retention)?;
+        }
         tx.mark_recovery_point_deleting(arn, "Deleted by DeleteRecoveryPoint").await?;
         tx.commit().await?;
         let rp = RecoveryPointRow { status: "DELETING".into(), ..rp };
