@@ -13,8 +13,12 @@ mod arn;
 mod condition;
 mod document;
 mod eval;
+mod variables;
 mod wildcard;
 
 pub use arn::{Arn, InvalidArn};
 pub use document::{Effect, PolicyDocument, PolicyError, PolicyErrors, Statement};
-pub use eval::{Context, Decision, EvalDecision, MatchedStatement, NamedPolicy, PolicySet, Principal, Request, evaluate};
+pub use eval::{
+    Context, Decision, EvalDecision, MatchedStatement, NamedPolicy, PolicySet, Principal, Request,
+    evaluate,
+};
