@@ -1,16 +1,23 @@
 //! Backup vaults: one vault-engine repository per vault on its Region's warm root
 //! (`<warm root>/<account>/<vault>`, by default `<data>/regions/<region>/…`; see
 //! [`super::sites`]) and, once lifecycle first moves a recovery point there, a second one on
-//! the Region's cold root. Both are encrypted under the account's key
-//! (`<data>/keys/<account>.key`, made when the account's first vault is created; the key
-//! service replaces these files later).
+//! the Region's cold root. Both are encrypted under the vault's KMS key (its
+//! `EncryptionKeyArn`: the account's default backup key `alias/aws/backup` of the Region
+//! unless the vault names another): the vault engine's key-encryption key is made of the
+//! key's material versions, so a key disabled or pending deletion closes the vault and a
+//! deleted key closes it for good. Homes made before the key service kept one key file per
+//! account (`<data>/keys/<account>.key`); it becomes the first version of the account's
+//! default keys.
 
 use std::path::PathBuf;
 
 use bunker_catalog::{BackupVault, Tags};
 use bunker_policy::plan_input::valid_vault_name;
-use bunker_vault::{FileKek, InitOptions, Vault};
+use bunker_vault::{InitOptions, Vault, VersionedKek};
 use serde::Serialize;
+
+use crate::security::kms::KeyService;
+use crate::security::{MasterKey, SecurityError};
 
 use super::sites::{Location, Sites};
 use super::{BackupError, BackupService, Result, vault_arn};
@@ -41,24 +48,61 @@ pub struct VaultDescription {
 }
 
 impl BackupService {
+    /// The per-account key file of homes made before the key service (imported, then
+    /// removed, when the account's first default key is made).
     fn key_path(&self, account: &str) -> PathBuf {
         self.data_dir.join("keys").join(format!("{account}.key"))
     }
 
-    /// The account's key-encryption key, made on first use.
-    fn account_kek(&self, account: &str) -> Result<FileKek> {
-        let path = self.key_path(account);
-        if path.exists() {
-            return Ok(FileKek::load(&path)?);
+    /// The key service over this service's catalog, clock and instance master key.
+    ///
+    /// # Errors
+    /// An unusable instance master key.
+    pub fn key_service(&self) -> Result<KeyService> {
+        let master = MasterKey::load(&self.data_dir).map_err(|e| BackupError::DependencyFailure(format!("instance master key: {e}")))?;
+        Ok(KeyService::new(self.catalog.clone(), master, self.clock.clone()))
+    }
+
+    /// The vault engine's key-encryption key for `vault`: its KMS key's material versions.
+    /// Fails naming the key when the key is disabled, pending deletion or deleted.
+    pub(crate) async fn account_kek(&self, vault: &BackupVault) -> Result<VersionedKek> {
+        let keys = self.key_service()?;
+        let legacy = self.key_path(&vault.account_id);
+        let unusable = |e: SecurityError| match e {
+            SecurityError::KmsInvalidState(m) => BackupError::DependencyFailure(format!("backup vault {} cannot be opened: KMS key {m}", vault.name)),
+            SecurityError::NoSuchEntity(m) => BackupError::DependencyFailure(format!("backup vault {} cannot be opened: {m}", vault.name)),
+            other => BackupError::DependencyFailure(format!("backup vault {}: {other}", vault.name)),
+        };
+        let arn = keys.vault_key_arn(vault, Some(&legacy)).await.map_err(unusable)?;
+        keys.vault_kek(&arn).await.map_err(unusable)
+    }
+
+    /// The vault engine's key-encryption key for the vault `name` (tests and tools that
+    /// open a vault's repository themselves).
+    ///
+    /// # Errors
+    /// An unknown vault; as the key service for its key.
+    pub async fn vault_key_encryption_key(&self, account: &str, region: &str, name: &str) -> Result<VersionedKek> {
+        let vault = self.vault_row(account, region, name).await?;
+        self.account_kek(&vault).await
+    }
+
+    /// [`Self::account_kek`] from a blocking thread (the engine's callers run there).
+    fn blocking_kek(&self, vault: &BackupVault) -> Result<VersionedKek> {
+        let fut = self.account_kek(vault);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle.block_on(fut),
+            Err(_) => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| BackupError::DependencyFailure(format!("cannot start a runtime: {e}")))?
+                .block_on(fut),
         }
-        std::fs::create_dir_all(path.parent().unwrap_or(&self.data_dir))
-            .map_err(|e| BackupError::DependencyFailure(format!("cannot create the key directory: {e}")))?;
-        Ok(FileKek::generate(&path)?)
     }
 
     /// Opens a vault's engine (blocking: call from a blocking thread).
     pub(crate) fn open_vault(&self, vault: &BackupVault) -> Result<Vault> {
-        let kek = self.account_kek(&vault.account_id)?;
+        let kek = self.blocking_kek(vault)?;
         Ok(Vault::open(Location::from_stored(&vault.location).storage()?, &kek)?)
     }
 
@@ -70,7 +114,7 @@ impl BackupService {
     /// Opens a vault's cold repository, made on first use when `create` (blocking: call
     /// from a blocking thread).
     pub(crate) fn open_cold_vault(&self, vault: &BackupVault, create: bool) -> Result<Vault> {
-        let kek = self.account_kek(&vault.account_id)?;
+        let kek = self.blocking_kek(vault)?;
         let location = self.cold_location(vault)?;
         let storage = location.storage()?;
         let has_config = storage.exists(&bunker_vault::storage::ObjectKey::Config)?;
@@ -86,8 +130,23 @@ impl BackupService {
         }
     }
 
-    /// `CreateBackupVault`.
+    /// `CreateBackupVault`, encrypted under the account's default backup key.
     pub async fn create_backup_vault(&self, account: &str, region: &str, name: &str, tags: Tags, creator_request_id: Option<String>) -> Result<VaultDescription> {
+        self.create_backup_vault_with_key(account, region, name, tags, creator_request_id, None).await
+    }
+
+    /// `CreateBackupVault` with its `EncryptionKeyArn`: a KMS key (id, ARN, alias or alias
+    /// ARN; another account's key by ARN) of the vault's Region, which must be enabled;
+    /// `None` for the account's default backup key (`alias/aws/backup`, made on first use).
+    pub async fn create_backup_vault_with_key(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        tags: Tags,
+        creator_request_id: Option<String>,
+        encryption_key_arn: Option<String>,
+    ) -> Result<VaultDescription> {
         if !valid_vault_name(name) {
             return Err(BackupError::InvalidParameterValue(format!(
                 "Invalid backup vault name `{name}`: 2 to 50 letters, digits, '-' or '_'"
@@ -102,7 +161,17 @@ impl BackupService {
         if tx.vault(&arn).await?.is_some() {
             return Err(BackupError::AlreadyExists(format!("Backup vault with the same name `{name}` already exists")));
         }
-        let kek = self.account_kek(account)?;
+        drop(tx);
+        let keys = self.key_service()?;
+        let key = keys
+            .key_for_new_vault(account, region, encryption_key_arn.as_deref(), Some(&self.key_path(account)))
+            .await
+            .map_err(|e| match e {
+                SecurityError::NoSuchEntity(m) => BackupError::InvalidParameterValue(format!("EncryptionKeyArn: {m}")),
+                SecurityError::InvalidParameterValue(m) | SecurityError::KmsInvalidState(m) => BackupError::InvalidParameterValue(format!("EncryptionKeyArn: {m}")),
+                other => BackupError::DependencyFailure(other.to_string()),
+            })?;
+        let kek = keys.vault_kek(&key.arn).await.map_err(|e| BackupError::DependencyFailure(e.to_string()))?;
         let loc = location.clone();
         let initialised = tokio::task::spawn_blocking(move || Vault::init(loc.storage()?, &kek, InitOptions::default()))
             .await
@@ -112,13 +181,17 @@ impl BackupService {
             Ok(_) | Err(bunker_vault::VaultError::AlreadyInitialized) => {}
             Err(e) => return Err(e.into()),
         }
+        let mut tx = self.catalog.write().await?;
+        if tx.vault(&arn).await?.is_some() {
+            return Err(BackupError::AlreadyExists(format!("Backup vault with the same name `{name}` already exists")));
+        }
         let row = BackupVault {
             arn,
             account_id: account.to_owned(),
             region: region.to_owned(),
             name: name.to_owned(),
             location: location.to_string(),
-            encryption_key_arn: format!("arn:aws:kms:{region}:{account}:key/{account}-vault-key"),
+            encryption_key_arn: key.arn,
             creator_request_id,
             tags,
             created_at: self.now(),
