@@ -1,1 +1,1175 @@
-//! (being written)
+//! The audit trail: every call recorded as a CloudTrail event, in an append-only chain
+//! that shows any later edit, deletion or reordering, with digests signed under the
+//! instance master key.
+//!
+//! Each record's hash is SHA-256 over the previous record's hash and the canonical bytes of
+//! the record as stored (its seq and every column, each length-prefixed so no two different
+//! rows encode alike). The first record follows 64 zeros. Changing any stored byte breaks
+//! that record's hash; deleting or moving a record breaks the seq or the links.
+//!
+//! A chain recomputed from the edit onwards would still link, so every 100 records (and
+//! whenever [`AuditTrail::write_digest`] is called, hourly by the scheduler) the head of
+//! the chain is signed into a digest with HMAC-SHA256 under a key derived from the instance
+//! master key. Whoever can write to the catalog but lacks the master key can neither sign
+//! a digest for a rewritten chain nor edit an existing one: [`AuditTrail::verify`] finds
+//! the chain no longer matching the digest, or the digest's signature wrong.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bunker_catalog::{AUDIT_GENESIS_HASH, AuditDigestRow, AuditEventRow, AuditFilter, Catalog, Tx};
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::master_key::random;
+use super::{MasterKey, SecurityError, SecurityResult};
+use crate::Clock;
+
+/// What the digest key is derived for.
+const DIGEST_PURPOSE: &str = "bunker audit digest v1";
+/// A digest is written after every this many records.
+pub const DIGEST_EVERY: i64 = 100;
+/// The CloudTrail record format written.
+pub const EVENT_VERSION: &str = "1.11";
+/// What a redacted request parameter reads.
+pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
+/// Request parameters whose key contains one of these (case and `_`/`-` ignored) are
+/// never stored.
+const SECRET_KEY_PARTS: [&str; 6] = ["secret", "password", "token", "plaintext", "privatekey", "code"];
+/// Records read per query by [`AuditTrail::verify`].
+const VERIFY_BATCH: i64 = 500;
+/// `MaxResults` when not given, and its upper bound.
+pub const MAX_RESULTS: i64 = 50;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// CloudTrail's `userIdentity.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityType {
+    /// The account's root user.
+    Root,
+    /// An IAM user.
+    IamUser,
+    /// A role session (STS AssumeRole).
+    AssumedRole,
+    /// A service acting on its own (the scheduler, lifecycle).
+    AwsService,
+}
+
+impl IdentityType {
+    /// The name CloudTrail writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Root => "Root",
+            Self::IamUser => "IAMUser",
+            Self::AssumedRole => "AssumedRole",
+            Self::AwsService => "AWSService",
+        }
+    }
+}
+
+/// Who made the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserIdentity {
+    /// Root, IAM user, role session or service.
+    pub identity_type: IdentityType,
+    /// The caller's ARN; for a service, its principal (`backup.amazonaws.com`).
+    pub principal_arn: String,
+    /// The caller's account.
+    pub account_id: String,
+    /// The access key that signed the call, if any.
+    pub access_key_id: Option<String>,
+    /// Whether the caller's credentials were obtained with MFA.
+    pub mfa_authenticated: bool,
+}
+
+impl UserIdentity {
+    /// CloudTrail's `Username`: `root`, the IAM user's name, the role session's name, or
+    /// the service principal.
+    pub fn username(&self) -> String {
+        let last = || self.principal_arn.rsplit('/').next().unwrap_or(&self.principal_arn).to_owned();
+        match self.identity_type {
+            IdentityType::Root => "root".to_owned(),
+            IdentityType::IamUser | IdentityType::AssumedRole => last(),
+            IdentityType::AwsService => self.principal_arn.clone(),
+        }
+    }
+}
+
+/// A resource a call touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditResource {
+    /// Its ARN (CloudTrail's `ResourceName` in lookups).
+    pub arn: String,
+    /// `AWS::Backup::RecoveryPoint`, `AWS::KMS::Key`, …
+    pub resource_type: String,
+}
+
+/// One call to record.
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent {
+    /// The service called (`backup.amazonaws.com`, `kms.amazonaws.com`).
+    pub event_source: String,
+    /// The operation (`DeleteRecoveryPoint`).
+    pub event_name: String,
+    /// The Region the call was made in.
+    pub region: String,
+    /// Where the call came from: `cli`, `scheduler` or `api`.
+    pub source: String,
+    /// Who called.
+    pub user_identity: UserIdentity,
+    /// What it touched.
+    pub resources: Vec<AuditResource>,
+    /// The request; secrets are hidden before anything is stored.
+    pub request_parameters: Value,
+    /// The response, for calls that changed something.
+    pub response_elements: Option<Value>,
+    /// Whether the call only read.
+    pub read_only: bool,
+    /// The authorization decision and what decided it (`allowed by …`, `explicitDeny by
+    /// …`, `implicitDeny`).
+    pub decision: String,
+    /// The exception of a denied or failed call.
+    pub error_code: Option<String>,
+    /// Its message.
+    pub error_message: Option<String>,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// Its place in the chain.
+    pub seq: i64,
+    /// `eventID`.
+    pub event_id: String,
+    /// `eventTime`.
+    pub event_time: Timestamp,
+    /// Its hash (hex).
+    pub hash: String,
+    /// The CloudTrail record as stored.
+    pub record: Value,
+}
+
+/// A signed digest of the chain's head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditDigest {
+    /// From 1.
+    pub seq: i64,
+    /// The last record it covers (0: none).
+    pub last_event_seq: i64,
+    /// That record's hash.
+    pub last_hash: String,
+    /// When it was signed.
+    pub created_at: Timestamp,
+}
+
+/// The first thing found wrong in the trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditProblem {
+    /// The first bad record, when one record can be named.
+    pub seq: Option<i64>,
+    /// Its event id, when it is there to read.
+    pub event_id: Option<String>,
+    /// The digest involved, for a digest that fails or that the chain no longer matches.
+    pub digest_seq: Option<i64>,
+    /// What is wrong (`record 17 was edited`).
+    pub message: String,
+}
+
+/// What [`AuditTrail::verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Records whose hash and link were checked.
+    pub records_checked: u64,
+    /// Digests whose signature and hash were checked.
+    pub digests_checked: u64,
+    /// The last record's seq (0 for an empty trail).
+    pub last_seq: i64,
+    /// The last record's hash.
+    pub last_hash: String,
+    /// `None` when the trail is intact.
+    pub problem: Option<AuditProblem>,
+}
+
+impl VerifyReport {
+    /// Whether nothing was found wrong.
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none()
+    }
+
+    /// The report when the trail is intact, else `AuditTrailTamperedException` naming the
+    /// first bad record.
+    ///
+    /// # Errors
+    /// [`SecurityError::AuditTampered`].
+    pub fn ensure_intact(self) -> SecurityResult<Self> {
+        match &self.problem {
+            None => Ok(self),
+            Some(p) => Err(SecurityError::AuditTampered(format!(
+                "The audit trail failed verification: {} ({} records and {} digests checked before it)",
+                p.message, self.records_checked, self.digests_checked
+            ))),
+        }
+    }
+}
+
+/// `LookupAttributes[].AttributeKey`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupAttributeKey {
+    /// `EventId`.
+    EventId,
+    /// `EventName`.
+    EventName,
+    /// `ReadOnly` (`true` or `false`).
+    ReadOnly,
+    /// `Username` (the user name or the principal's ARN).
+    Username,
+    /// `ResourceType`.
+    ResourceType,
+    /// `ResourceName` (the ARN).
+    ResourceName,
+    /// `EventSource`.
+    EventSource,
+    /// `AccessKeyId`.
+    AccessKeyId,
+}
+
+impl LookupAttributeKey {
+    /// Every key, in CloudTrail's order.
+    pub const ALL: [Self; 8] = [
+        Self::EventId,
+        Self::EventName,
+        Self::ReadOnly,
+        Self::Username,
+        Self::ResourceType,
+        Self::ResourceName,
+        Self::EventSource,
+        Self::AccessKeyId,
+    ];
+
+    /// The key's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EventId => "EventId",
+            Self::EventName => "EventName",
+            Self::ReadOnly => "ReadOnly",
+            Self::Username => "Username",
+            Self::ResourceType => "ResourceType",
+            Self::ResourceName => "ResourceName",
+            Self::EventSource => "EventSource",
+            Self::AccessKeyId => "AccessKeyId",
+        }
+    }
+
+    /// The key named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// One `LookupAttributes` item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupAttribute {
+    /// `AttributeKey`.
+    pub key: LookupAttributeKey,
+    /// `AttributeValue`.
+    pub value: String,
+}
+
+/// CloudTrail's `LookupEvents` request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LookupEvents {
+    /// `LookupAttributes`: at most one, as CloudTrail allows.
+    pub lookup_attributes: Vec<LookupAttribute>,
+    /// `StartTime`: events at or after it.
+    pub start_time: Option<Timestamp>,
+    /// `EndTime`: events at or before it.
+    pub end_time: Option<Timestamp>,
+    /// `MaxResults`: 1 to 50, 50 when not given.
+    pub max_results: Option<i64>,
+    /// `NextToken` of the previous page (with the same parameters).
+    pub next_token: Option<String>,
+}
+
+/// `Events[].Resources[]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventResource {
+    /// `ResourceType`.
+    pub resource_type: String,
+    /// `ResourceName`.
+    pub resource_name: String,
+}
+
+/// `Events[]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// `EventId`.
+    pub event_id: String,
+    /// `EventName`.
+    pub event_name: String,
+    /// `ReadOnly`: `"true"` or `"false"`, a string as CloudTrail returns it.
+    pub read_only: String,
+    /// `AccessKeyId`.
+    pub access_key_id: Option<String>,
+    /// `EventTime`.
+    pub event_time: Timestamp,
+    /// `EventSource`.
+    pub event_source: String,
+    /// `Username`.
+    pub username: String,
+    /// `Resources`.
+    pub resources: Vec<EventResource>,
+    /// `CloudTrailEvent`: the whole record, as a JSON string.
+    pub cloud_trail_event: String,
+}
+
+/// CloudTrail's `LookupEvents` response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupEventsOutput {
+    /// `Events`, newest first.
+    pub events: Vec<Event>,
+    /// `NextToken`, when there are more.
+    pub next_token: Option<String>,
+}
+
+/// The audit trail over the catalog.
+#[derive(Clone)]
+pub struct AuditTrail {
+    catalog: Catalog,
+    digest_key: [u8; 32],
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AuditTrail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditTrail(…)")
+    }
+}
+
+impl AuditTrail {
+    /// The trail in `catalog`, its digests signed under `master`, times from `clock`.
+    pub fn new(catalog: Catalog, master: MasterKey, clock: Arc<dyn Clock>) -> Self {
+        Self { catalog, digest_key: master.derive(DIGEST_PURPOSE), clock }
+    }
+
+    /// Appends one event (secrets in its request parameters hidden), and a digest when it
+    /// is the hundredth since the last one.
+    ///
+    /// # Errors
+    /// The catalog failed.
+    pub async fn record(&self, event: NewAuditEvent) -> SecurityResult<AuditRecord> {
+        let now = self.clock.now();
+        let event_id = uuid();
+        let record = cloudtrail_record(&event, &event_id, now);
+        let resources_json: Value =
+            event.resources.iter().map(|r| json!({"ResourceType": r.resource_type, "ResourceName": r.arn})).collect();
+        let resource_index: Vec<(String, String)> =
+            event.resources.iter().map(|r| (r.resource_type.clone(), r.arn.clone())).collect();
+        let mut row = AuditEventRow {
+            seq: 0,
+            event_id: event_id.clone(),
+            event_time: now.as_microsecond(),
+            event_source: event.event_source,
+            event_name: event.event_name,
+            account_id: event.user_identity.account_id.clone(),
+            principal_arn: event.user_identity.principal_arn.clone(),
+            username: event.user_identity.username(),
+            access_key_id: event.user_identity.access_key_id.clone(),
+            region: event.region,
+            source: event.source,
+            read_only: i64::from(event.read_only),
+            resources: resources_json.to_string(),
+            decision: event.decision,
+            error_code: event.error_code,
+            record: record.to_string(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        let mut tx = self.catalog.write().await?;
+        let (last_seq, last_hash) = tx.audit_head_for_update().await?;
+        row.seq = last_seq + 1;
+        row.prev_hash = last_hash;
+        row.hash = record_hash(&row);
+        tx.insert_audit_event(&row, &resource_index).await?;
+        tx.set_audit_head(row.seq, &row.hash).await?;
+        if row.seq % DIGEST_EVERY == 0 {
+            self.insert_digest(&mut tx, row.seq, &row.hash, now).await?;
+        }
+        tx.commit().await?;
+        Ok(AuditRecord { seq: row.seq, event_id, event_time: now, hash: row.hash, record })
+    }
+
+    /// Signs the chain's current head into a new digest (the scheduler calls this hourly,
+    /// so a quiet trail's tail is covered too).
+    ///
+    /// # Errors
+    /// The catalog failed.
+    pub async fn write_digest(&self) -> SecurityResult<AuditDigest> {
+        let now = self.clock.now();
+        let mut tx = self.catalog.write().await?;
+        let (last_seq, last_hash) = tx.audit_head_for_update().await?;
+        let digest = self.insert_digest(&mut tx, last_seq, &last_hash, now).await?;
+        tx.commit().await?;
+        Ok(digest)
+    }
+
+    async fn insert_digest(&self, tx: &mut Tx, last_event_seq: i64, last_hash: &str, now: Timestamp) -> SecurityResult<AuditDigest> {
+        let seq = tx.last_audit_digest().await?.map_or(1, |d| d.seq + 1);
+        let mut row = AuditDigestRow {
+            seq,
+            last_event_seq,
+            last_hash: last_hash.to_owned(),
+            created_at: now.as_microsecond(),
+            signature: String::new(),
+        };
+        row.signature = hex::encode(self.digest_mac(&row).finalize().into_bytes());
+        tx.insert_audit_digest(&row).await?;
+        Ok(AuditDigest { seq, last_event_seq, last_hash: row.last_hash, created_at: now })
+    }
+
+    fn digest_mac(&self, d: &AuditDigestRow) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.digest_key).expect("HMAC takes a key of any length");
+        let mut bytes = Canonical::default();
+        bytes.int(d.seq).int(d.last_event_seq).text(&d.last_hash).int(d.created_at);
+        mac.update(&bytes.0);
+        mac
+    }
+
+    /// Walks the whole trail in seq order (a batch at a time, so memory stays flat):
+    /// recomputes every record's hash, checks every link and that no seq is missing,
+    /// checks every digest's signature and that the chain still ends where each digest
+    /// says. Stops at the first problem and names it.
+    ///
+    /// # Errors
+    /// The catalog failed (a broken trail is a report, not an error; see
+    /// [`VerifyReport::ensure_intact`]).
+    pub async fn verify(&self) -> SecurityResult<VerifyReport> {
+        let mut tx = self.catalog.read().await?;
+        let (head_seq, head_hash) = tx.audit_head().await?;
+        let mut walk = Walk {
+            records_checked: 0,
+            digests_checked: 0,
+            last_seq: 0,
+            last_hash: AUDIT_GENESIS_HASH.to_owned(),
+            last_digest_seq: 0,
+            last_digest_event_seq: 0,
+        };
+        let mut digests = DigestCursor::default();
+        let problem = 'walk: {
+            // Digests signed before the first record.
+            if let Some(p) = self.digests_up_to(&mut tx, &mut digests, &mut walk, 0).await? {
+                break 'walk Some(p);
+            }
+            loop {
+                let batch = tx.audit_events_after(walk.last_seq, VERIFY_BATCH).await?;
+                if batch.is_empty() {
+                    break;
+                }
+                for row in &batch {
+                    if let Some(p) = check_record(&mut tx, &walk, row).await? {
+                        break 'walk Some(p);
+                    }
+                    walk.records_checked += 1;
+                    walk.last_seq = row.seq;
+                    walk.last_hash = row.hash.clone();
+                    if let Some(p) = self.digests_up_to(&mut tx, &mut digests, &mut walk, row.seq).await? {
+                        break 'walk Some(p);
+                    }
+                }
+            }
+            let missing = |seq: i64| AuditProblem {
+                seq: Some(seq),
+                event_id: None,
+                digest_seq: None,
+                message: format!("record {seq} is missing (deleted)"),
+            };
+            // Digests beyond the last record: the records they covered were deleted.
+            if let Some(d) = digests.next(&mut tx).await? {
+                if d.last_event_seq > walk.last_seq && self.signature_ok(&d) {
+                    break 'walk Some(missing(walk.last_seq + 1));
+                }
+                if let Some(p) = self.check_digest(&walk, &d) {
+                    break 'walk Some(p);
+                }
+            }
+            if head_seq > walk.last_seq {
+                break 'walk Some(missing(walk.last_seq + 1));
+            }
+            if head_seq != walk.last_seq || head_hash != walk.last_hash {
+                break 'walk Some(AuditProblem {
+                    seq: Some(walk.last_seq),
+                    event_id: None,
+                    digest_seq: None,
+                    message: format!("the trail's head (record {head_seq}) does not match its last record {}", walk.last_seq),
+                });
+            }
+            None
+        };
+        Ok(VerifyReport {
+            records_checked: walk.records_checked,
+            digests_checked: walk.digests_checked,
+            last_seq: walk.last_seq,
+            last_hash: walk.last_hash,
+            problem,
+        })
+    }
+
+    /// Checks, in order, every digest that covers the chain up to `seq` exactly.
+    async fn digests_up_to(&self, tx: &mut Tx, cursor: &mut DigestCursor, walk: &mut Walk, seq: i64) -> SecurityResult<Option<AuditProblem>> {
+        while let Some(d) = cursor.peek(tx).await? {
+            // Later digests wait for the walk to reach the record they claim to cover.
+            if d.last_event_seq > seq && d.seq == walk.last_digest_seq + 1 {
+                return Ok(None);
+            }
+            let d = cursor.next(tx).await?.expect("peeked");
+            if let Some(p) = self.check_digest(walk, &d) {
+                return Ok(Some(p));
+            }
+            walk.digests_checked += 1;
+            walk.last_digest_seq = d.seq;
+            walk.last_digest_event_seq = d.last_event_seq;
+        }
+        Ok(None)
+    }
+
+    fn signature_ok(&self, d: &AuditDigestRow) -> bool {
+        hex::decode(&d.signature).is_ok_and(|sig| self.digest_mac(d).verify_slice(&sig).is_ok())
+    }
+
+    /// A digest met in order, once the chain has been walked up to `walk.last_seq`.
+    fn check_digest(&self, walk: &Walk, d: &AuditDigestRow) -> Option<AuditProblem> {
+        let problem = |message: String| Some(AuditProblem { seq: None, event_id: None, digest_seq: Some(d.seq), message });
+        let expected = walk.last_digest_seq + 1;
+        if d.seq > expected {
+            return Some(AuditProblem {
+                seq: None,
+                event_id: None,
+                digest_seq: Some(expected),
+                message: format!("digest {expected} is missing (deleted)"),
+            });
+        }
+        if !self.signature_ok(d) {
+            return problem(format!(
+                "digest {} (covering records up to {}) was edited: its signature does not match",
+                d.seq, d.last_event_seq
+            ));
+        }
+        if d.last_event_seq < walk.last_digest_event_seq {
+            return problem(format!("digest {} covers fewer records than digest {}", d.seq, walk.last_digest_seq));
+        }
+        if d.last_event_seq != walk.last_seq || d.last_hash != walk.last_hash {
+            let from = walk.last_digest_event_seq + 1;
+            return problem(format!(
+                "the chain no longer matches digest {}: records {from} to {} were rewritten",
+                d.seq, d.last_event_seq
+            ));
+        }
+        None
+    }
+
+    /// `LookupEvents`: the events matching the lookup attribute and time range, newest
+    /// first, a page at a time.
+    ///
+    /// # Errors
+    /// `InvalidParameterValueException` for more than one lookup attribute, a `ReadOnly`
+    /// value other than `true`/`false`, `MaxResults` outside 1–50, a start after the end,
+    /// or a `NextToken` not from the same lookup.
+    pub async fn lookup_events(&self, request: LookupEvents) -> SecurityResult<LookupEventsOutput> {
+        let bad = |m: String| SecurityError::InvalidParameterValue(m);
+        if request.lookup_attributes.len() > 1 {
+            return Err(bad("LookupAttributes may contain only one item".into()));
+        }
+        let limit = request.max_results.unwrap_or(MAX_RESULTS);
+        if !(1..=MAX_RESULTS).contains(&limit) {
+            return Err(bad(format!("MaxResults must be between 1 and {MAX_RESULTS}, not {limit}")));
+        }
+        if let (Some(start), Some(end)) = (request.start_time, request.end_time) {
+            if start > end {
+                return Err(bad("StartTime must not be after EndTime".into()));
+            }
+        }
+        let mut filter = AuditFilter { start: request.start_time, end: request.end_time, ..AuditFilter::default() };
+        if let Some(a) = request.lookup_attributes.first() {
+            let value = Some(a.value.clone());
+            match a.key {
+                LookupAttributeKey::EventId => filter.event_id = value,
+                LookupAttributeKey::EventName => filter.event_name = value,
+                LookupAttributeKey::Username => filter.username = value,
+                LookupAttributeKey::ResourceType => filter.resource_type = value,
+                LookupAttributeKey::ResourceName => filter.resource_name = value,
+                LookupAttributeKey::EventSource => filter.event_source = value,
+                LookupAttributeKey::AccessKeyId => filter.access_key_id = value,
+                LookupAttributeKey::ReadOnly => {
+                    filter.read_only = Some(match a.value.to_ascii_lowercase().as_str() {
+                        "true" => true,
+                        "false" => false,
+                        other => return Err(bad(format!("ReadOnly must be true or false, not {other:?}"))),
+                    });
+                }
+            }
+        }
+        let fingerprint = filter_fingerprint(&filter);
+        let before = request
+            .next_token
+            .as_deref()
+            .map(|t| parse_token(t, &fingerprint).ok_or_else(|| bad("Invalid NextToken: not from a lookup with these parameters".into())))
+            .transpose()?;
+        let mut tx = self.catalog.read().await?;
+        let mut rows = tx.audit_events_page(&filter, before, limit + 1).await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_token = if more { rows.last().map(|r| make_token(r.seq, &fingerprint)) } else { None };
+        let events = rows.iter().map(event_of_row).collect::<SecurityResult<_>>()?;
+        Ok(LookupEventsOutput { events, next_token })
+    }
+}
+
+/// Where a verification walk is.
+struct Walk {
+    records_checked: u64,
+    digests_checked: u64,
+    last_seq: i64,
+    last_hash: String,
+    last_digest_seq: i64,
+    last_digest_event_seq: i64,
+}
+
+/// The digests in seq order, read a batch at a time.
+#[derive(Default)]
+struct DigestCursor {
+    buffer: VecDeque<AuditDigestRow>,
+    after: i64,
+    exhausted: bool,
+}
+
+impl DigestCursor {
+    async fn fill(&mut self, tx: &mut Tx) -> SecurityResult<()> {
+        if self.buffer.is_empty() && !self.exhausted {
+            let batch = tx.audit_digests_after(self.after, VERIFY_BATCH).await?;
+            self.exhausted = (batch.len() as i64) < VERIFY_BATCH;
+            if let Some(last) = batch.last() {
+                self.after = last.seq;
+            }
+            self.buffer.extend(batch);
+        }
+        Ok(())
+    }
+
+    async fn peek(&mut self, tx: &mut Tx) -> SecurityResult<Option<&AuditDigestRow>> {
+        self.fill(tx).await?;
+        Ok(self.buffer.front())
+    }
+
+    async fn next(&mut self, tx: &mut Tx) -> SecurityResult<Option<AuditDigestRow>> {
+        self.fill(tx).await?;
+        Ok(self.buffer.pop_front())
+    }
+}
+
+/// The first thing wrong with `row`, expected to follow the walk's last record.
+async fn check_record(tx: &mut Tx, walk: &Walk, row: &AuditEventRow) -> SecurityResult<Option<AuditProblem>> {
+    let expected = walk.last_seq + 1;
+    let problem = |seq: i64, event_id: Option<&str>, message: String| {
+        Ok(Some(AuditProblem { seq: Some(seq), event_id: event_id.map(str::to_owned), digest_seq: None, message }))
+    };
+    if row.seq != expected {
+        return problem(expected, None, format!("record {expected} is missing (deleted)"));
+    }
+    let intact = record_hash(row) == row.hash;
+    let linked = row.prev_hash == walk.last_hash;
+    let seq = row.seq;
+    match (intact, linked) {
+        (true, true) => Ok(None),
+        (false, true) => problem(seq, Some(&row.event_id), format!("record {seq} was edited")),
+        (true, false) if seq > 1 => {
+            // A record that hashes right but does not link: its predecessor was replaced
+            // by one whose hash was recomputed.
+            let previous = seq - 1;
+            problem(previous, None, format!("record {previous} was rewritten: record {seq} no longer follows it"))
+        }
+        (true, false) => problem(seq, Some(&row.event_id), format!("record {seq} was edited")),
+        (false, false) => {
+            // Its link points at another stored record: it was moved, not edited.
+            if row.prev_hash != AUDIT_GENESIS_HASH && tx.audit_event_seq_by_hash(&row.prev_hash).await?.is_some() {
+                let previous = seq - 1;
+                problem(seq, Some(&row.event_id), format!("record {seq} does not follow record {previous} (reordered)"))
+            } else {
+                problem(seq, Some(&row.event_id), format!("record {seq} was edited"))
+            }
+        }
+    }
+}
+
+/// Length-prefixed fields, so that no two different rows give the same bytes.
+#[derive(Default)]
+struct Canonical(Vec<u8>);
+
+impl Canonical {
+    fn int(&mut self, v: i64) -> &mut Self {
+        self.0.push(b'i');
+        self.0.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    fn text(&mut self, v: &str) -> &mut Self {
+        self.0.push(b's');
+        self.0.extend_from_slice(&(v.len() as u64).to_be_bytes());
+        self.0.extend_from_slice(v.as_bytes());
+        self
+    }
+    fn opt(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            Some(v) => self.text(v),
+            None => {
+                self.0.push(b'n');
+                self
+            }
+        }
+    }
+}
+
+/// SHA-256 over the previous hash and every column of the record as stored (hex).
+fn record_hash(r: &AuditEventRow) -> String {
+    let mut c = Canonical::default();
+    c.text(&r.prev_hash)
+        .int(r.seq)
+        .text(&r.event_id)
+        .int(r.event_time)
+        .text(&r.event_source)
+        .text(&r.event_name)
+        .text(&r.account_id)
+        .text(&r.principal_arn)
+        .text(&r.username)
+        .opt(r.access_key_id.as_deref())
+        .text(&r.region)
+        .text(&r.source)
+        .int(r.read_only)
+        .text(&r.resources)
+        .text(&r.decision)
+        .opt(r.error_code.as_deref())
+        .text(&r.record);
+    hex::encode(Sha256::digest(&c.0))
+}
+
+/// A random UUID (version 4), as CloudTrail's event and request ids.
+fn uuid() -> String {
+    let mut b: [u8; 16] = random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// Whether a request parameter's key names a secret.
+fn is_secret_key(key: &str) -> bool {
+    let key: String = key.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase();
+    SECRET_KEY_PARTS.iter().any(|part| key.contains(part))
+}
+
+/// `value` with the value of every secret-named key, at any depth, replaced by
+/// [`HIDDEN`].
+pub fn redact(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), if is_secret_key(k) { Value::String(HIDDEN.into()) } else { redact(v) }))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
+/// CloudTrail's `eventTime`: UTC, to the second.
+fn event_time_text(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The CloudTrail record of one call.
+fn cloudtrail_record(e: &NewAuditEvent, event_id: &str, now: Timestamp) -> Value {
+    let who = &e.user_identity;
+    let mut identity = Map::new();
+    identity.insert("type".into(), who.identity_type.as_str().into());
+    if who.identity_type == IdentityType::AwsService {
+        identity.insert("invokedBy".into(), who.principal_arn.clone().into());
+    } else {
+        let principal_id = match who.identity_type {
+            IdentityType::Root => who.account_id.clone(),
+            _ => who.username(),
+        };
+        identity.insert("principalId".into(), principal_id.into());
+        identity.insert("arn".into(), who.principal_arn.clone().into());
+        identity.insert("accountId".into(), who.account_id.clone().into());
+        if let Some(key) = &who.access_key_id {
+            identity.insert("accessKeyId".into(), key.clone().into());
+        }
+        if who.identity_type == IdentityType::IamUser {
+            identity.insert("userName".into(), who.username().into());
+        }
+        identity.insert(
+            "sessionContext".into(),
+            json!({"attributes": {"mfaAuthenticated": if who.mfa_authenticated { "true" } else { "false" }}}),
+        );
+    }
+    // Calls from inside the instance carry no address: as CloudTrail does for calls a
+    // service makes itself, the caller's name stands in for it.
+    let caller = match e.source.as_str() {
+        "scheduler" => e.event_source.clone(),
+        other => format!("bunker-{other}"),
+    };
+    let mut record = Map::new();
+    record.insert("eventVersion".into(), EVENT_VERSION.into());
+    record.insert("userIdentity".into(), Value::Object(identity));
+    record.insert("eventTime".into(), event_time_text(now).into());
+    record.insert("eventSource".into(), e.event_source.clone().into());
+    record.insert("eventName".into(), e.event_name.clone().into());
+    record.insert("awsRegion".into(), e.region.clone().into());
+    record.insert("sourceIPAddress".into(), caller.clone().into());
+    record.insert("userAgent".into(), caller.into());
+    if let Some(code) = &e.error_code {
+        record.insert("errorCode".into(), code.clone().into());
+    }
+    if let Some(message) = &e.error_message {
+        record.insert("errorMessage".into(), message.clone().into());
+    }
+    let request = match &e.request_parameters {
+        Value::Null => Value::Null,
+        v => redact(v),
+    };
+    record.insert("requestParameters".into(), request);
+    record.insert("responseElements".into(), e.response_elements.as_ref().map_or(Value::Null, redact));
+    record.insert("additionalEventData".into(), json!({"authorizationDecision": e.decision}));
+    record.insert("requestID".into(), uuid().into());
+    record.insert("eventID".into(), event_id.into());
+    record.insert("readOnly".into(), e.read_only.into());
+    if !e.resources.is_empty() {
+        let resources = e
+            .resources
+            .iter()
+            .map(|r| json!({"accountId": arn_account(&r.arn).unwrap_or(&who.account_id), "type": r.resource_type, "ARN": r.arn}))
+            .collect();
+        record.insert("resources".into(), Value::Array(resources));
+    }
+    let event_type = if who.identity_type == IdentityType::AwsService { "AwsServiceEvent" } else { "AwsApiCall" };
+    record.insert("eventType".into(), event_type.into());
+    record.insert("managementEvent".into(), true.into());
+    record.insert("recipientAccountId".into(), who.account_id.clone().into());
+    record.insert("eventCategory".into(), "Management".into());
+    Value::Object(record)
+}
+
+/// The account field of an ARN (`arn:aws:backup:eu-west-1:111111111111:…`), if it has one.
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// A lookup's `Events[]` item.
+fn event_of_row(r: &AuditEventRow) -> SecurityResult<Event> {
+    let resources: Vec<Value> = serde_json::from_str(&r.resources)
+        .map_err(|e| SecurityError::Service(bunker_catalog::CatalogError::Corrupt(format!("audit record {} resources: {e}", r.seq))))?;
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    Ok(Event {
+        event_id: r.event_id.clone(),
+        event_name: r.event_name.clone(),
+        read_only: (r.read_only != 0).to_string(),
+        access_key_id: r.access_key_id.clone(),
+        event_time: r.time()?,
+        event_source: r.event_source.clone(),
+        username: r.username.clone(),
+        resources: resources
+            .iter()
+            .map(|v| EventResource { resource_type: text(v, "ResourceType"), resource_name: text(v, "ResourceName") })
+            .collect(),
+        cloud_trail_event: r.record.clone(),
+    })
+}
+
+/// Binds a page token to the lookup it came from.
+fn filter_fingerprint(f: &AuditFilter) -> String {
+    hex::encode(&Sha256::digest(format!("{f:?}").as_bytes())[..8])
+}
+
+fn make_token(seq: i64, fingerprint: &str) -> String {
+    format!("{fingerprint}{seq:x}")
+}
+
+fn parse_token(token: &str, fingerprint: &str) -> Option<i64> {
+    let rest = token.strip_prefix(fingerprint)?;
+    i64::from_str_radix(rest, 16).ok().filter(|seq| *seq > 0)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+
+    fn start() -> Timestamp {
+        Timestamp::from_second(1_800_000_000).unwrap()
+    }
+
+    fn user(name: &str) -> UserIdentity {
+        UserIdentity {
+            identity_type: IdentityType::IamUser,
+            principal_arn: format!("arn:aws:iam::111111111111:user/{name}"),
+            account_id: "111111111111".into(),
+            access_key_id: Some("AKIAIOSFODNN7EXAMPLE".into()),
+            mfa_authenticated: false,
+        }
+    }
+
+    fn event(i: usize) -> NewAuditEvent {
+        let name = ["DeleteRecoveryPoint", "ListRecoveryPointsByBackupVault", "CreateBackupVault"][i % 3];
+        NewAuditEvent {
+            event_source: "backup.amazonaws.com".into(),
+            event_name: name.into(),
+            region: "eu-west-1".into(),
+            source: "cli".into(),
+            user_identity: user(if i % 2 == 0 { "alice" } else { "bob" }),
+            resources: vec![AuditResource {
+                arn: format!("arn:aws:backup:eu-west-1:111111111111:backup-vault:v{}", i % 4),
+                resource_type: "AWS::Backup::BackupVault".into(),
+            }],
+            request_parameters: json!({"BackupVaultName": format!("v{}", i % 4)}),
+            response_elements: None,
+            read_only: name.starts_with("List"),
+            decision: "allowed by identity policy p statement 0".into(),
+            error_code: None,
+            error_message: None,
+        }
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        path: std::path::PathBuf,
+        catalog: Catalog,
+        clock: ManualClock,
+        trail: AuditTrail,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        let catalog = Catalog::open_file(&path).await.unwrap();
+        let clock = ManualClock::new(start());
+        let trail = AuditTrail::new(catalog.clone(), MasterKey::from_bytes([7; 32]), Arc::new(clock.clone()));
+        Fixture { _dir: dir, path, catalog, clock, trail }
+    }
+
+    impl Fixture {
+        async fn record(&self, n: usize) {
+            for i in 0..n {
+                self.clock.advance(jiff::SignedDuration::from_secs(1));
+                self.trail.record(event(i)).await.unwrap();
+            }
+        }
+
+        async fn rows(&self) -> Vec<AuditEventRow> {
+            self.catalog.read().await.unwrap().audit_events_after(0, 10_000).await.unwrap()
+        }
+
+        /// A raw statement on the catalog file, as someone with write access to it could run.
+        async fn tamper(&self, sql: &str) {
+            use sqlx::ConnectOptions;
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&self.path).connect().await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut conn).await.unwrap();
+        }
+
+        async fn problem(&self) -> AuditProblem {
+            self.trail.verify().await.unwrap().problem.expect("tampering found")
+        }
+    }
+
+    #[tokio::test]
+    async fn every_record_links_to_the_previous_one() {
+        let f = fixture().await;
+        let first = f.trail.record(event(0)).await.unwrap();
+        assert_eq!(first.seq, 1);
+        assert_eq!(first.record["eventID"], first.event_id.as_str());
+        assert_eq!(first.record["eventTime"], "2027-01-15T08:00:00Z");
+        assert_eq!(first.record["userIdentity"]["userName"], "alice");
+        assert_eq!(first.record["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"], "false");
+        assert_eq!(first.record["sourceIPAddress"], "bunker-cli");
+        f.record(5).await;
+        let rows = f.rows().await;
+        assert_eq!(rows.len(), 6);
+        let mut prev = AUDIT_GENESIS_HASH.to_owned();
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(row.seq, i as i64 + 1);
+            assert_eq!(row.prev_hash, prev);
+            assert_eq!(record_hash(row), row.hash);
+            prev = row.hash.clone();
+        }
+        let report = f.trail.verify().await.unwrap();
+        assert!(report.is_intact(), "{report:?}");
+        assert_eq!((report.records_checked, report.last_seq, report.last_hash), (6, 6, prev));
+    }
+
+    #[tokio::test]
+    async fn an_empty_trail_verifies() {
+        let f = fixture().await;
+        let report = f.trail.verify().await.unwrap().ensure_intact().unwrap();
+        assert_eq!((report.records_checked, report.digests_checked, report.last_seq), (0, 0, 0));
+        f.trail.write_digest().await.unwrap();
+        assert_eq!(f.trail.verify().await.unwrap().ensure_intact().unwrap().digests_checked, 1);
+    }
+
+    #[test]
+    fn secrets_are_hidden_at_any_depth() {
+        let request = json!({
+            "Name": "keep",
+            "Password": "hunter2",
+            "nested": {"client_secret": "s", "list": [{"SessionToken": "t", "AuthenticationCode1": "123456", "Keep": 1}]},
+            "PrivateKey": {"pem": "x"},
+            "private-key": "y",
+            "Plaintext": "p",
+        });
+        let hidden = redact(&request);
+        assert_eq!(
+            hidden,
+            json!({
+                "Name": "keep",
+                "Password": HIDDEN,
+                "nested": {"client_secret": HIDDEN, "list": [{"SessionToken": HIDDEN, "AuthenticationCode1": HIDDEN, "Keep": 1}]},
+                "PrivateKey": HIDDEN,
+                "private-key": HIDDEN,
+                "Plaintext": HIDDEN,
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn secrets_never_reach_the_catalog() {
+        let f = fixture().await;
+        let mut e = event(0);
+        e.request_parameters = json!({"UserName": "carol", "Password": "hunter2", "Tags": [{"SecretValue": "hunter3"}]});
+        e.response_elements = Some(json!({"AccessKey": {"AccessKeyId": "AKIA1", "SecretAccessKey": "hunter4"}}));
+        f.trail.record(e).await.unwrap();
+        let row = &f.rows().await[0];
+        assert!(!row.record.contains("hunter"), "{}", row.record);
+        assert!(row.record.contains("carol") && row.record.contains("AKIA1"));
+    }
+
+    #[tokio::test]
+    async fn digests_are_signed_every_hundred_records_and_on_demand() {
+        let f = fixture().await;
+        f.record(99).await;
+        assert_eq!(f.catalog.read().await.unwrap().last_audit_digest().await.unwrap(), None);
+        f.record(1).await;
+        let first = f.catalog.read().await.unwrap().last_audit_digest().await.unwrap().unwrap();
+        assert_eq!((first.seq, first.last_event_seq), (1, 100));
+        f.record(20).await;
+        let hourly = f.trail.write_digest().await.unwrap();
+        assert_eq!((hourly.seq, hourly.last_event_seq, hourly.created_at), (2, 120, f.clock.now()));
+        let report = f.trail.verify().await.unwrap();
+        assert!(report.is_intact(), "{report:?}");
+        assert_eq!((report.records_checked, report.digests_checked), (120, 2));
+
+        // Signatures made under another instance's master key do not verify.
+        let other = AuditTrail::new(f.catalog.clone(), MasterKey::from_bytes([8; 32]), Arc::new(f.clock.clone()));
+        let problem = other.verify().await.unwrap().problem.unwrap();
+        assert_eq!(problem.digest_seq, Some(1));
+        assert!(problem.message.contains("digest 1 (covering records up to 100) was edited"), "{}", problem.message);
+    }
+
+    #[tokio::test]
+    async fn edits_deletions_and_moves_are_named() {
+        let f = fixture().await;
+        f.record(30).await;
+        f.tamper("UPDATE audit_events SET event_name = 'ListBackupVaults' WHERE seq = 7").await;
+        let p = f.problem().await;
+        assert_eq!((p.seq, p.message.as_str()), (Some(7), "record 7 was edited"));
+        assert_eq!(p.event_id, Some(f.rows().await[6].event_id.clone()));
+        let err = f.trail.verify().await.unwrap().ensure_intact().unwrap_err();
+        assert_eq!(err.code(), "AuditTrailTamperedException");
+        assert!(err.to_string().contains("record 7 was edited (6 records"), "{err}");
+
+        let f = fixture().await;
+        f.record(30).await;
+        f.tamper("DELETE FROM audit_events WHERE seq = 12").await;
+        assert_eq!(f.problem().await.message, "record 12 is missing (deleted)");
+
+        let f = fixture().await;
+        f.record(30).await;
+        f.tamper("UPDATE audit_events SET seq = -1 WHERE seq = 20; UPDATE audit_events SET seq = 20 WHERE seq = 21; UPDATE audit_events SET seq = 21 WHERE seq = -1").await;
+        assert_eq!(f.problem().await.message, "record 20 does not follow record 19 (reordered)");
+
+        // The last record deleted, the head left alone.
+        let f = fixture().await;
+        f.record(30).await;
+        f.tamper("DELETE FROM audit_events WHERE seq = 30").await;
+        assert_eq!(f.problem().await.message, "record 30 is missing (deleted)");
+    }
+
+    #[tokio::test]
+    async fn a_rewritten_chain_is_caught_by_the_next_digest() {
+        let f = fixture().await;
+        f.record(150).await;
+        // Record 40 changed and every hash after it recomputed: the chain links again, but
+        // digest 1 signed the old record 100.
+        let mut rows = f.rows().await;
+        rows[39].event_name = "NothingHappened".into();
+        let mut prev = rows[38].hash.clone();
+        let mut sql = String::new();
+        for row in &mut rows[39..] {
+            row.prev_hash = prev.clone();
+            row.hash = record_hash(row);
+            prev = row.hash.clone();
+            sql.push_str(&format!(
+                "UPDATE audit_events SET event_name = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+                row.event_name, row.prev_hash, row.hash, row.seq
+            ));
+        }
+        sql.push_str(&format!("UPDATE audit_head SET last_hash = '{prev}';"));
+        f.tamper(&sql).await;
+        let p = f.problem().await;
+        assert_eq!(p.digest_seq, Some(1));
+        assert_eq!(p.message, "the chain no longer matches digest 1: records 1 to 100 were rewritten");
+    }
+
+    #[tokio::test]
+    async fn lookups_filter_and_page() {
+        let f = fixture().await;
+        f.record(12).await;
+        let names = |out: &LookupEventsOutput| out.events.iter().map(|e| e.event_name.clone()).collect::<Vec<_>>();
+        let all = f.trail.lookup_events(LookupEvents::default()).await.unwrap();
+        assert_eq!(all.events.len(), 12);
+        assert_eq!(all.next_token, None);
+        assert_eq!(all.events[0].event_time, f.clock.now());
+        assert_eq!(all.events[0].resources[0].resource_type, "AWS::Backup::BackupVault");
+        let record: Value = serde_json::from_str(&all.events[0].cloud_trail_event).unwrap();
+        assert_eq!(record["eventID"], all.events[0].event_id.as_str());
+
+        let deletes = |token: Option<String>| LookupEvents {
+            lookup_attributes: vec![LookupAttribute { key: LookupAttributeKey::EventName, value: "DeleteRecoveryPoint".into() }],
+            max_results: Some(3),
+            next_token: token,
+            ..LookupEvents::default()
+        };
+        let page1 = f.trail.lookup_events(deletes(None)).await.unwrap();
+        assert_eq!(names(&page1), vec!["DeleteRecoveryPoint"; 3]);
+        let page2 = f.trail.lookup_events(deletes(page1.next_token.clone())).await.unwrap();
+        assert_eq!(page2.events.len(), 1);
+        assert_eq!(page2.next_token, None);
+        assert!(page1.events[2].event_time > page2.events[0].event_time);
+
+        // A token belongs to its lookup.
+        let other = LookupEvents { next_token: page1.next_token.clone(), ..LookupEvents::default() };
+        assert!(matches!(f.trail.lookup_events(other).await, Err(SecurityError::InvalidParameterValue(_))));
+        let read_only = |v: &str| LookupEvents {
+            lookup_attributes: vec![LookupAttribute { key: LookupAttributeKey::ReadOnly, value: v.into() }],
+            ..LookupEvents::default()
+        };
+        let reads = f.trail.lookup_events(read_only("true")).await.unwrap();
+        assert_eq!(names(&reads), vec!["ListRecoveryPointsByBackupVault"; 4]);
+        assert!(reads.events.iter().all(|e| e.read_only == "true"));
+        assert!(f.trail.lookup_events(read_only("maybe")).await.is_err());
+        let two = LookupEvents { lookup_attributes: [deletes(None).lookup_attributes, read_only("true").lookup_attributes].concat(), ..LookupEvents::default() };
+        assert!(f.trail.lookup_events(two).await.is_err());
+        let zero = LookupEvents { max_results: Some(0), ..LookupEvents::default() };
+        assert!(f.trail.lookup_events(zero).await.is_err());
+        let backwards = LookupEvents { start_time: Some(f.clock.now()), end_time: Some(start()), ..LookupEvents::default() };
+        assert!(f.trail.lookup_events(backwards).await.is_err());
+    }
+}
