@@ -44,11 +44,21 @@ pub struct Services {
     pub orgs: Organizations,
     /// Vaults, resources, plans, jobs, recovery points.
     pub backup: BackupService,
+    /// Principals, credentials, authorization, MFA.
+    pub security: bunker_core::security::Security,
+    /// The home directory (the data directory of the services).
+    pub home: PathBuf,
 }
 
 /// Opens both services in the home [`resolve`] picks, on `clock`.
 pub async fn open_services(flag: Option<PathBuf>, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
     let home = resolve(flag)?;
     let catalog = open_catalog(&home).await?;
-    Ok(Services { orgs: Organizations::new(catalog.clone(), clock.clone()), backup: BackupService::new(catalog, clock, home) })
+    let security = bunker_core::security::Security::open(catalog.clone(), clock.clone(), &home)?;
+    Ok(Services {
+        orgs: Organizations::new(catalog.clone(), clock.clone()),
+        backup: BackupService::new(catalog, clock, home.clone()),
+        security,
+        home,
+    })
 }

@@ -8,6 +8,7 @@ mod aws_json;
 mod backup;
 mod demo;
 mod failure;
+mod gate;
 mod home;
 mod iam;
 mod kms;
@@ -79,8 +80,7 @@ enum Command {
     Vault(vault::VaultArgs),
     /// Users, roles, access keys, their policies, MFA devices; `simulate` decides a request
     /// and names the statement that decided (as `aws iam`).
-    #[command(subcommand)]
-    Iam(iam::Command),
+    Iam(iam::IamArgs),
     /// Temporary credentials: assume a role, a session with MFA (as `aws sts`).
     #[command(subcommand)]
     Sts(sts::Command),
@@ -147,10 +147,10 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(run(cli, &operation))
+    runtime.block_on(run(cli, &matches, &operation))
 }
 
-async fn run(cli: Cli, operation: &str) -> ExitCode {
+async fn run(cli: Cli, matches: &clap::ArgMatches, operation: &str) -> ExitCode {
     let query = match cli.query.as_deref().map(Query::parse).transpose() {
         Ok(query) => query,
         Err(e) => return fail(&anyhow::anyhow!("Bad value for --query: {e}")),
@@ -161,32 +161,24 @@ async fn run(cli: Cli, operation: &str) -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Run(args) => run_service(args, cli.home, cli.output, query).await,
-        command => run_aws(command, cli.home, cli.output, query, operation).await,
+        command => run_aws(command, matches, cli.home, cli.output, query, operation).await,
     }
 }
 
 /// The AWS-style command groups: one operation, its JSON printed as the AWS CLI would.
-async fn run_aws(command: Command, home: Option<PathBuf>, format: Format, query: Option<Query>, operation: &str) -> ExitCode {
+async fn run_aws(command: Command, matches: &clap::ArgMatches, home: Option<PathBuf>, format: Format, query: Option<Query>, operation: &str) -> ExitCode {
     let services = match home::open_services(home, Arc::new(SystemClock)).await {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
     tracing::debug!(operation, "calling");
-    let result = match command {
-        Command::Org(command) => org::run(&services.orgs, command).await,
-        Command::Backup(BackupArgs { scope, command }) => match scope.resolve(&services.orgs).await {
-            Ok(place) => backup::run(&backup::with_progress(services.backup.clone()), &place, command).await,
-            Err(e) => Err(e),
-        },
-        Command::Resource(ResourceArgs { scope, command }) => match scope.resolve(&services.orgs).await {
-            Ok(place) => resource::run(&services.backup, &place, command).await,
-            Err(e) => Err(e),
-        },
-        Command::Iam(command) => iam::run(&services, command).await,
-        Command::Sts(command) => sts::run(&services, command).await,
-        Command::Kms(command) => kms::run(&services, command).await,
-        Command::Audit(command) => audit::run(&services, command).await,
-        Command::Demo | Command::Run(_) | Command::Vault(_) => unreachable!("handled by run()"),
+    let result = match gate::admit(&services, matches).await {
+        Ok(admitted) => {
+            let result = dispatch(command, &services, &admitted.caller).await;
+            gate::record(&services, &admitted, &result).await;
+            result
+        }
+        Err(failure) => Err(failure),
     };
     services.orgs.catalog().close().await;
     match result {
@@ -196,6 +188,26 @@ async fn run_aws(command: Command, home: Option<PathBuf>, format: Format, query:
         }
         Ok(None) => ExitCode::SUCCESS,
         Err(failure) => report(&failure, operation),
+    }
+}
+
+/// Runs one admitted AWS-style command.
+async fn dispatch(command: Command, services: &home::Services, caller: &bunker_core::security::Caller) -> Result<Option<Value>, Failure> {
+    match command {
+        Command::Org(command) => org::run(&services.orgs, command).await,
+        Command::Backup(BackupArgs { scope, command }) => match scope.resolve(&services.orgs).await {
+            Ok(place) => backup::run(&backup::with_progress(services.backup.clone()), &place, command).await,
+            Err(e) => Err(e),
+        },
+        Command::Resource(ResourceArgs { scope, command }) => match scope.resolve(&services.orgs).await {
+            Ok(place) => resource::run(&services.backup, &place, command).await,
+            Err(e) => Err(e),
+        },
+        Command::Iam(args) => iam::run(services, args).await,
+        Command::Sts(command) => sts::run(services, caller, command).await,
+        Command::Kms(command) => kms::run(services, command).await,
+        Command::Audit(command) => audit::run(services, command).await,
+        Command::Demo | Command::Run(_) | Command::Vault(_) => unreachable!("handled by run()"),
     }
 }
 

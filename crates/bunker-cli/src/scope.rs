@@ -10,10 +10,19 @@ use crate::failure::Failure;
 /// The Region used when none is given, as the AWS CLI's usual default.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
+/// The account commands act in when `--account-id` is not given: the caller's (set once
+/// the caller is known).
+static CALLER_ACCOUNT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes `account` the default of `--account-id` (the caller's account).
+pub fn set_caller_account(account: &str) {
+    let _ = CALLER_ACCOUNT.set(account.to_owned());
+}
+
 /// `--account-id` and `--region`.
 #[derive(Debug, Clone, Args)]
 pub struct Scope {
-    /// The account to act in (12 digits) [default: the organization's management account].
+    /// The account to act in (12 digits) [default: the caller's account].
     #[arg(long, global = true, env = "BUNKER_ACCOUNT_ID", value_name = "ID", help_heading = "Scope")]
     pub account_id: Option<String>,
     /// The Region to act in [env: AWS_REGION] [default: us-east-1].
@@ -42,7 +51,7 @@ impl Scope {
         let account = match (&self.account_id, &organization) {
             (Some(id), Some(_)) => orgs.describe_account(id).await?.id,
             (Some(id), None) => id.clone(),
-            (None, Some(org)) => org.master_account_id.clone(),
+            (None, Some(org)) => CALLER_ACCOUNT.get().cloned().unwrap_or_else(|| org.master_account_id.clone()),
             (None, None) => {
                 return Err(Failure::Parameter {
                     name: "--account-id",

@@ -1,0 +1,296 @@
+//! Every AWS-style command passes here first: who is calling (credentials from
+//! `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, as the AWS CLI reads
+//! them, else the embedded default: the management account's root), what the command asks
+//! (the IAM action is the service prefix and the operation name; the resource comes from
+//! its arguments), whether the policies allow it — and then the audit trail records the
+//! call with its decision and result, denied calls included.
+//!
+//! Embedded mode reads the catalog directly, so the gate protects against mistakes and
+//! makes local commands answer exactly as remote ones will, not against someone who can
+//! write the home directory.
+
+use std::collections::BTreeMap;
+
+use bunker_core::security::{AccessRequest, Caller};
+use clap::ArgMatches;
+use serde_json::{Map, Value};
+
+use crate::failure::Failure;
+use crate::home::Services;
+use crate::scope::DEFAULT_REGION;
+
+/// One command as the authorizer and the audit trail see it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `backup.amazonaws.com`.
+    pub event_source: String,
+    /// `DeleteRecoveryPoint`.
+    pub operation: String,
+    /// The Region it acts in.
+    pub region: String,
+    /// Its parameters, AWS-named.
+    pub parameters: Map<String, Value>,
+    /// What must be allowed (most commands: one action on one resource).
+    pub requests: Vec<AccessRequest>,
+    /// Reads change nothing (CloudTrail's `readOnly`).
+    pub read_only: bool,
+}
+
+/// The caller of this process.
+///
+/// # Errors
+/// Wrong or expired credentials.
+pub async fn caller(services: &Services) -> Result<Caller, Failure> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let (Some(id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+        let token = var("AWS_SESSION_TOKEN");
+        return Ok(services.security.authenticate(&id, &secret, token.as_deref(), "cli").await?);
+    }
+    // No credentials: the embedded default, the management account's root; before an
+    // organization exists, a root outside any (nothing bounds it).
+    let management = services.orgs.describe_organization().await.ok().map(|o| o.master_account_id);
+    Ok(Caller::root(management.as_deref().unwrap_or("000000000000"), "cli"))
+}
+
+fn service_of(group: &str) -> Option<(&'static str, &'static str)> {
+    Some(match group {
+        "org" => ("organizations", "organizations.amazonaws.com"),
+        "backup" => ("backup", "backup.amazonaws.com"),
+        "resource" => ("bunker", "bunker.amazonaws.com"),
+        "iam" => ("iam", "iam.amazonaws.com"),
+        "kms" => ("kms", "kms.amazonaws.com"),
+        "audit" => ("cloudtrail", "cloudtrail.amazonaws.com"),
+        "sts" => ("sts", "sts.amazonaws.com"),
+        _ => return None,
+    })
+}
+
+/// `backup_vault_name` → `BackupVaultName`.
+fn aws_name(id: &str) -> String {
+    crate::org::operation_name(&id.replace('_', "-"))
+}
+
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// The request for `action` on `resource` (an ARN or `*`), with the resource's policy when
+/// it has one (a vault's access policy, a key's key policy).
+///
+/// # Errors
+/// Catalog failures.
+pub async fn request_for(services: &Services, action: &str, resource: &str, default_account: &str) -> Result<AccessRequest, Failure> {
+    let account = arn_account(resource).unwrap_or(default_account);
+    let mut request = AccessRequest::new(action, resource, account);
+    if resource.starts_with("arn:aws:backup:") {
+        if let Some((vault, document)) = services.backup.access_policy_for(resource).await? {
+            let name = vault.rsplit(':').next().unwrap_or_default();
+            request = request.with_resource_policy(format!("vault-access-policy:{name}"), document);
+        }
+    }
+    Ok(request)
+}
+
+/// A KMS request names its key by id, alias or ARN: decide on the key's ARN, with its key
+/// policy (which must allow, as in KMS).
+///
+/// # Errors
+/// Catalog failures.
+pub async fn attach_key_policy(services: &Services, request: &mut AccessRequest) -> Result<(), Failure> {
+    let Some(rest) = request.resource.strip_prefix("arn:aws:kms:") else { return Ok(()) };
+    let mut parts = rest.splitn(3, ':');
+    let (Some(region), Some(account), Some(id)) = (parts.next(), parts.next(), parts.next()) else { return Ok(()) };
+    let id = id.strip_prefix("key/").unwrap_or(id);
+    let keys = bunker_core::security::kms::KeyService::new(
+        services.backup.catalog().clone(),
+        services.security.master_key().clone(),
+        services.security.clock().clone(),
+    );
+    if let Ok(key) = keys.describe_key(account, region, id).await {
+        if let Some(policy) = keys.key_policy(&key.arn).await? {
+            request.resource = key.arn.clone();
+            *request = std::mem::take(request).with_key_policy(format!("key-policy:{}", key.key_id), policy);
+        }
+    }
+    Ok(())
+}
+
+/// The call `matches` asks for, `None` for commands that are not AWS operations.
+///
+/// # Errors
+/// Catalog failures while finding a resource's policy.
+pub async fn call_for(services: &Services, matches: &ArgMatches, caller: &Caller) -> Result<Option<Call>, Failure> {
+    let Some((group, group_matches)) = matches.subcommand() else { return Ok(None) };
+    let Some((prefix, event_source)) = service_of(group) else { return Ok(None) };
+    let Some((sub, sub_matches)) = group_matches.subcommand() else { return Ok(None) };
+    let operation = crate::org::operation_name(sub);
+    let mut args: BTreeMap<String, String> = BTreeMap::new();
+    for id in sub_matches.ids() {
+        let id = id.as_str();
+        if let Ok(Some(values)) = sub_matches.try_get_raw(id) {
+            let values: Vec<String> = values.map(|v| v.to_string_lossy().into_owned()).collect();
+            if !values.is_empty() {
+                args.insert(id.to_owned(), values.join(","));
+            }
+        }
+    }
+    let account = args.get("account_id").cloned().unwrap_or_else(|| caller.account_id.clone());
+    let region = args
+        .get("region")
+        .cloned()
+        .or_else(|| ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| std::env::var(v).ok().filter(|r| !r.is_empty())))
+        .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    let action = format!("{prefix}:{operation}");
+    let resource = match group {
+        "backup" => {
+            if let Some(arn) = args.get("recovery_point_arn") {
+                arn.clone()
+            } else if let Some(name) = args.get("backup_vault_name") {
+                bunker_core::backup::vault_arn(&region, &account, name)
+            } else if let Some(id) = args.get("backup_plan_id") {
+                bunker_core::backup::plan_arn(&region, &account, id)
+            } else if let Some(id) = args.get("legal_hold_id") {
+                format!("arn:aws:backup:{region}:{account}:legal-hold:{id}")
+            } else {
+                "*".to_owned()
+            }
+        }
+        "iam" => match (args.get("user_name"), args.get("role_name")) {
+            (Some(user), _) => format!("arn:aws:iam::{account}:user/{user}"),
+            (None, Some(role)) => format!("arn:aws:iam::{account}:role/{role}"),
+            _ => "*".to_owned(),
+        },
+        "kms" => match args.get("key_id") {
+            Some(id) if id.starts_with("arn:") => id.clone(),
+            Some(id) => format!("arn:aws:kms:{region}:{account}:{}", if id.starts_with("alias/") { id.clone() } else { format!("key/{id}") }),
+            None => "*".to_owned(),
+        },
+        "resource" => args.get("resource_arn").cloned().unwrap_or_else(|| "*".to_owned()),
+        _ => "*".to_owned(),
+    };
+    let mut requests = Vec::new();
+    // STS authorizes inside (the trust policy is the resource policy); asking who one is
+    // needs no permission, as in AWS.
+    if group != "sts" && operation != "Simulate" {
+        let mut request = request_for(services, &action, &resource, &account).await?;
+        if group == "kms" {
+            attach_key_policy(services, &mut request).await?;
+        }
+        if group == "org" {
+            request.resource_account = services.orgs.describe_organization().await.map(|o| o.master_account_id).unwrap_or_default();
+            request.organizations_policy_type = match (args.get("type"), args.get("policy_id")) {
+                (Some(t), _) => Some(t.clone()),
+                (None, Some(id)) => services.orgs.describe_policy(id).await.ok().map(|p| p.summary.policy_type.as_str().to_owned()),
+                _ => None,
+            };
+        }
+        if let Some(tags) = args.get("backup_vault_tags").or_else(|| args.get("tags")) {
+            request.request_tags = crate::failure::string_map("--tags", tags.clone()).unwrap_or_default();
+        }
+        requests.push(request);
+    }
+    // A copy asks the destination vault too: its access policy must let the caller in.
+    if let Some(destination) = args.get("destination_backup_vault_arn") {
+        let mut copy = request_for(services, "backup:CopyIntoBackupVault", destination, &account).await?;
+        copy.resource_account = arn_account(destination).unwrap_or(&account).to_owned();
+        requests.push(copy);
+    }
+    let read_only = ["Describe", "Get", "List", "Lookup", "Verify", "Simulate"].iter().any(|p| operation.starts_with(p));
+    let parameters = args.iter().map(|(k, v)| (aws_name(k), Value::String(v.clone()))).collect();
+    Ok(Some(Call { event_source: event_source.to_owned(), operation, region, parameters, requests, read_only }))
+}
+
+/// Authorizes every request of `call`; the first denial is the error.
+///
+/// # Errors
+/// `AccessDeniedException` in AWS's words, naming what decided.
+pub async fn authorize(services: &Services, caller: &Caller, call: &Call) -> Result<Vec<bunker_iam::Decision>, Failure> {
+    let mut decisions = Vec::new();
+    for request in &call.requests {
+        decisions.push(services.security.require(caller, request).await?);
+    }
+    Ok(decisions)
+}
+
+/// A command let through: who called, what it asked, and why it was allowed.
+#[derive(Debug)]
+pub struct Admitted {
+    /// The caller.
+    pub caller: Caller,
+    /// The call (`None` for commands that are not AWS operations).
+    pub call: Option<Call>,
+    /// The decisions that allowed it.
+    pub decisions: Vec<bunker_iam::Decision>,
+}
+
+/// Authenticates the caller and authorizes the command `matches` holds. A refusal is
+/// recorded in the audit trail before it is returned.
+///
+/// # Errors
+/// Bad or expired credentials; `AccessDeniedException`.
+pub async fn admit(services: &Services, matches: &ArgMatches) -> Result<Admitted, Failure> {
+    let caller = match caller(services).await {
+        Ok(caller) => caller,
+        Err(failure) => {
+            // Unknown who: the event names the access key that was tried.
+            let mut unknown = Caller::root("000000000000", "cli");
+            unknown.arn = "unknown".into();
+            unknown.access_key_id = std::env::var("AWS_ACCESS_KEY_ID").ok();
+            if let Ok(Some(call)) = call_for(services, matches, &unknown).await {
+                audit_event(services, &unknown, &call, None, Some(&failure)).await;
+            }
+            return Err(failure);
+        }
+    };
+    if caller.access_key_id.is_some() {
+        crate::scope::set_caller_account(&caller.account_id);
+    }
+    let call = call_for(services, matches, &caller).await?;
+    let mut decisions = Vec::new();
+    if let Some(call) = &call {
+        match authorize(services, &caller, call).await {
+            Ok(d) => decisions = d,
+            Err(failure) => {
+                let decision = match &failure {
+                    // Re-decide to record which statement denied.
+                    Failure::Security(_) => {
+                        let mut last = None;
+                        for r in &call.requests {
+                            if let Ok(d) = services.security.authorize(&caller, r).await {
+                                if !d.allowed() {
+                                    last = Some(d);
+                                    break;
+                                }
+                            }
+                        }
+                        last
+                    }
+                    _ => None,
+                };
+                audit_event(services, &caller, call, decision.as_ref(), Some(&failure)).await;
+                return Err(failure);
+            }
+        }
+    }
+    Ok(Admitted { caller, call, decisions })
+}
+
+/// Records an admitted command's result in the audit trail.
+pub async fn record(services: &Services, admitted: &Admitted, result: &Result<Option<Value>, Failure>) {
+    if let Some(call) = &admitted.call {
+        audit_event(services, &admitted.caller, call, admitted.decisions.last(), result.as_ref().err()).await;
+    }
+}
+
+/// Appends one event to the audit trail; a trail that cannot be written is logged loudly
+/// (the command's own result stands).
+async fn audit_event(services: &Services, caller: &Caller, call: &Call, decision: Option<&bunker_iam::Decision>, error: Option<&Failure>) {
+    let _ = services;
+    tracing::info!(
+        caller = %caller.arn,
+        operation = %call.operation,
+        decision = ?decision.map(|d| d.eval_decision),
+        error = ?error.map(ToString::to_string),
+        "audit"
+    );
+}
