@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::master_key::random;
-use super::{MasterKey, SecurityError, SecurityResult};
+use super::{Caller, IdentityType, MasterKey, SecurityError, SecurityResult};
 use crate::Clock;
 
 /// What the digest key is derived for.
@@ -45,28 +45,13 @@ pub const MAX_RESULTS: i64 = 50;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// CloudTrail's `userIdentity.type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdentityType {
-    /// The account's root user.
-    Root,
-    /// An IAM user.
-    IamUser,
-    /// A role session (STS AssumeRole).
-    AssumedRole,
-    /// A service acting on its own (the scheduler, lifecycle).
-    AwsService,
-}
-
-impl IdentityType {
-    /// The name CloudTrail writes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Root => "Root",
-            Self::IamUser => "IAMUser",
-            Self::AssumedRole => "AssumedRole",
-            Self::AwsService => "AWSService",
-        }
+/// CloudTrail's `userIdentity.type` of an identity kind.
+fn identity_type_name(t: IdentityType) -> &'static str {
+    match t {
+        IdentityType::Root => "Root",
+        IdentityType::IamUser => "IAMUser",
+        IdentityType::AssumedRole => "AssumedRole",
+        IdentityType::AwsService => "AWSService",
     }
 }
 
@@ -75,8 +60,11 @@ impl IdentityType {
 pub struct UserIdentity {
     /// Root, IAM user, role session or service.
     pub identity_type: IdentityType,
-    /// The caller's ARN; for a service, its principal (`backup.amazonaws.com`).
+    /// The caller's ARN (for a service acting through a role, the role's).
     pub principal_arn: String,
+    /// CloudTrail's `principalId` (`AIDA…`, `AROA…:session`); for a service, its principal
+    /// (`backup.amazonaws.com`). When `None`: the account id for root, else the user name.
+    pub principal_id: Option<String>,
     /// The caller's account.
     pub account_id: String,
     /// The access key that signed the call, if any.
@@ -86,14 +74,37 @@ pub struct UserIdentity {
 }
 
 impl UserIdentity {
+    /// The identity of an authenticated caller.
+    pub fn of(caller: &Caller) -> Self {
+        Self {
+            identity_type: caller.identity_type,
+            principal_arn: caller.arn.clone(),
+            principal_id: Some(caller.principal_id.clone()),
+            account_id: caller.account_id.clone(),
+            access_key_id: caller.access_key_id.clone(),
+            mfa_authenticated: caller.mfa_authenticated.unwrap_or(false),
+        }
+    }
+
     /// CloudTrail's `Username`: `root`, the IAM user's name, the role session's name, or
-    /// the service principal.
+    /// for a service its principal.
     pub fn username(&self) -> String {
-        let last = || self.principal_arn.rsplit('/').next().unwrap_or(&self.principal_arn).to_owned();
         match self.identity_type {
             IdentityType::Root => "root".to_owned(),
-            IdentityType::IamUser | IdentityType::AssumedRole => last(),
-            IdentityType::AwsService => self.principal_arn.clone(),
+            IdentityType::IamUser | IdentityType::AssumedRole => {
+                self.principal_arn.rsplit(['/', ':']).next().unwrap_or_default().to_owned()
+            }
+            IdentityType::AwsService => self.principal_id().to_owned(),
+        }
+    }
+
+    /// `principalId`, or what stands in for it.
+    fn principal_id(&self) -> &str {
+        match (&self.principal_id, self.identity_type) {
+            (Some(id), _) => id,
+            (None, IdentityType::Root) => &self.account_id,
+            (None, IdentityType::AwsService) => &self.principal_arn,
+            (None, _) => self.principal_arn.rsplit(['/', ':']).next().unwrap_or_default(),
         }
     }
 }
@@ -118,6 +129,8 @@ pub struct NewAuditEvent {
     pub region: String,
     /// Where the call came from: `cli`, `scheduler` or `api`.
     pub source: String,
+    /// The client's address, when known (else the caller's name stands in).
+    pub source_ip: Option<String>,
     /// Who called.
     pub user_identity: UserIdentity,
     /// What it touched.
@@ -135,6 +148,28 @@ pub struct NewAuditEvent {
     pub error_code: Option<String>,
     /// Its message.
     pub error_message: Option<String>,
+}
+
+impl NewAuditEvent {
+    /// A call by `caller` to `event_name` of `event_source` in `region`, allowed, touching
+    /// nothing in particular; set the other fields as the call goes.
+    pub fn new(caller: &Caller, event_source: &str, event_name: &str, region: &str) -> Self {
+        Self {
+            event_source: event_source.to_owned(),
+            event_name: event_name.to_owned(),
+            region: region.to_owned(),
+            source: caller.source.clone(),
+            source_ip: caller.source_ip.clone(),
+            user_identity: UserIdentity::of(caller),
+            resources: Vec::new(),
+            request_parameters: Value::Null,
+            response_elements: None,
+            read_only: false,
+            decision: "allowed".to_owned(),
+            error_code: None,
+            error_message: None,
+        }
+    }
 }
 
 /// A recorded event.
@@ -790,15 +825,11 @@ fn event_time_text(t: Timestamp) -> String {
 fn cloudtrail_record(e: &NewAuditEvent, event_id: &str, now: Timestamp) -> Value {
     let who = &e.user_identity;
     let mut identity = Map::new();
-    identity.insert("type".into(), who.identity_type.as_str().into());
+    identity.insert("type".into(), identity_type_name(who.identity_type).into());
     if who.identity_type == IdentityType::AwsService {
-        identity.insert("invokedBy".into(), who.principal_arn.clone().into());
+        identity.insert("invokedBy".into(), who.principal_id().into());
     } else {
-        let principal_id = match who.identity_type {
-            IdentityType::Root => who.account_id.clone(),
-            _ => who.username(),
-        };
-        identity.insert("principalId".into(), principal_id.into());
+        identity.insert("principalId".into(), who.principal_id().into());
         identity.insert("arn".into(), who.principal_arn.clone().into());
         identity.insert("accountId".into(), who.account_id.clone().into());
         if let Some(key) = &who.access_key_id {
@@ -818,6 +849,7 @@ fn cloudtrail_record(e: &NewAuditEvent, event_id: &str, now: Timestamp) -> Value
         "scheduler" => e.event_source.clone(),
         other => format!("bunker-{other}"),
     };
+    let address = e.source_ip.clone().unwrap_or_else(|| caller.clone());
     let mut record = Map::new();
     record.insert("eventVersion".into(), EVENT_VERSION.into());
     record.insert("userIdentity".into(), Value::Object(identity));
@@ -825,7 +857,7 @@ fn cloudtrail_record(e: &NewAuditEvent, event_id: &str, now: Timestamp) -> Value
     record.insert("eventSource".into(), e.event_source.clone().into());
     record.insert("eventName".into(), e.event_name.clone().into());
     record.insert("awsRegion".into(), e.region.clone().into());
-    record.insert("sourceIPAddress".into(), caller.clone().into());
+    record.insert("sourceIPAddress".into(), address.into());
     record.insert("userAgent".into(), caller.into());
     if let Some(code) = &e.error_code {
         record.insert("errorCode".into(), code.clone().into());
@@ -913,6 +945,7 @@ mod tests {
         UserIdentity {
             identity_type: IdentityType::IamUser,
             principal_arn: format!("arn:aws:iam::111111111111:user/{name}"),
+            principal_id: None,
             account_id: "111111111111".into(),
             access_key_id: Some("AKIAIOSFODNN7EXAMPLE".into()),
             mfa_authenticated: false,
@@ -926,6 +959,7 @@ mod tests {
             event_name: name.into(),
             region: "eu-west-1".into(),
             source: "cli".into(),
+            source_ip: None,
             user_identity: user(if i % 2 == 0 { "alice" } else { "bob" }),
             resources: vec![AuditResource {
                 arn: format!("arn:aws:backup:eu-west-1:111111111111:backup-vault:v{}", i % 4),
@@ -1004,6 +1038,31 @@ mod tests {
         let report = f.trail.verify().await.unwrap();
         assert!(report.is_intact(), "{report:?}");
         assert_eq!((report.records_checked, report.last_seq, report.last_hash), (6, 6, prev));
+    }
+
+    #[tokio::test]
+    async fn service_and_root_calls_read_as_cloudtrail_writes_them() {
+        let f = fixture().await;
+        let service = Caller::backup_service("111111111111");
+        let mut e = NewAuditEvent::new(&service, "backup.amazonaws.com", "StartBackupJob", "eu-west-1");
+        e.error_code = Some("AccessDeniedException".into());
+        e.error_message = Some("denied by SCP p-1".into());
+        e.decision = "explicitDeny by SCP p-1 statement 0".into();
+        let r = f.trail.record(e).await.unwrap().record;
+        assert_eq!(r["userIdentity"], json!({"type": "AWSService", "invokedBy": "backup.amazonaws.com"}));
+        assert_eq!((r["sourceIPAddress"].as_str(), r["userAgent"].as_str()), (Some("backup.amazonaws.com"), Some("backup.amazonaws.com")));
+        assert_eq!((r["eventType"].as_str(), r["errorCode"].as_str()), (Some("AwsServiceEvent"), Some("AccessDeniedException")));
+        assert_eq!(r["additionalEventData"]["authorizationDecision"], "explicitDeny by SCP p-1 statement 0");
+        assert_eq!(f.rows().await[0].username, "backup.amazonaws.com");
+
+        let root = Caller::root("222222222222", "cli");
+        let r = f.trail.record(NewAuditEvent::new(&root, "kms.amazonaws.com", "ListKeys", "eu-west-1")).await.unwrap().record;
+        assert_eq!(r["userIdentity"]["principalId"], "222222222222");
+        assert_eq!(r["userIdentity"]["arn"], "arn:aws:iam::222222222222:root");
+        assert_eq!(r["recipientAccountId"], "222222222222");
+        assert_eq!(f.rows().await[1].username, "root");
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(&keys[..4], ["eventVersion", "userIdentity", "eventTime", "eventSource"]);
     }
 
     #[tokio::test]
