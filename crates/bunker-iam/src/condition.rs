@@ -137,7 +137,7 @@ impl Condition {
     /// Evaluates the pair against `context`.
     pub(crate) fn evaluate(&self, context: &Context) -> Outcome {
         let present = context
-            .get(&self.key_lower)
+            .get_lowercase(&self.key_lower)
             .filter(|values| !values.is_empty());
         if self.test == Test::Null {
             let Values::Bool(wanted) = &self.values else {

@@ -58,6 +58,12 @@ impl Context {
             .map(Vec::as_slice)
     }
 
+    /// The values of a key already lower-cased (parsed policies keep their keys so), without
+    /// allocating.
+    pub(crate) fn get_lowercase(&self, key: &str) -> Option<&[String]> {
+        self.values.get(key).map(Vec::as_slice)
+    }
+
     /// Every key and its values (lower-cased keys).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.values.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
@@ -519,4 +525,151 @@ fn dedup_keys(mut keys: Vec<&str>) -> Vec<String> {
     keys.sort_by_key(|k| k.to_ascii_lowercase());
     keys.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     keys.into_iter().map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(arn: &str) -> Principal {
+        Principal {
+            arn: arn.to_owned(),
+            account: arn.split(':').nth(4).unwrap().to_owned(),
+            service: None,
+        }
+    }
+
+    #[test]
+    fn sessions_match_their_role() {
+        let session = "arn:aws:sts::111122223333:assumed-role/BackupAdmin/nightly";
+        assert!(session_of_role(
+            "arn:aws:iam::111122223333:role/BackupAdmin",
+            session
+        ));
+        assert!(session_of_role(
+            "arn:aws:iam::111122223333:role/ops/team/BackupAdmin",
+            session
+        ));
+        assert!(!session_of_role(
+            "arn:aws:iam::444455556666:role/BackupAdmin",
+            session
+        ));
+        assert!(!session_of_role(
+            "arn:aws:iam::111122223333:role/BackupAdmins",
+            session
+        ));
+        assert!(!session_of_role(
+            "arn:aws-cn:iam::111122223333:role/BackupAdmin",
+            session
+        ));
+        assert!(!session_of_role(
+            "arn:aws:iam::111122223333:user/BackupAdmin",
+            session
+        ));
+        assert!(!session_of_role(
+            "arn:aws:iam::111122223333:role/BackupAdmin",
+            "arn:aws:iam::111122223333:user/BackupAdmin"
+        ));
+    }
+
+    #[test]
+    fn principal_entries() {
+        let alice = principal("arn:aws:iam::111122223333:user/alice");
+        let m = |entry: PrincipalEntry| entry_match(&entry, &alice);
+        assert_eq!(m(PrincipalEntry::Everyone), PrincipalMatch::Named);
+        assert_eq!(
+            m(PrincipalEntry::Account("111122223333".into())),
+            PrincipalMatch::Account
+        );
+        assert_eq!(
+            m(PrincipalEntry::Account("444455556666".into())),
+            PrincipalMatch::No
+        );
+        assert_eq!(
+            m(PrincipalEntry::Arn(alice.arn.clone())),
+            PrincipalMatch::Named
+        );
+        assert_eq!(
+            m(PrincipalEntry::Arn(
+                "arn:aws:iam::111122223333:user/bob".into()
+            )),
+            PrincipalMatch::No
+        );
+        assert_eq!(
+            m(PrincipalEntry::Service("backup.amazonaws.com".into())),
+            PrincipalMatch::No
+        );
+        assert_eq!(m(PrincipalEntry::Other), PrincipalMatch::No);
+        let service = Principal {
+            service: Some("backup.amazonaws.com".into()),
+            ..alice.clone()
+        };
+        assert_eq!(
+            entry_match(
+                &PrincipalEntry::Service("Backup.AmazonAWS.com".into()),
+                &service
+            ),
+            PrincipalMatch::Named
+        );
+    }
+
+    #[test]
+    fn not_principal_and_missing_principal() {
+        let alice = principal("arn:aws:iam::111122223333:user/alice");
+        let not_bob = PrincipalElement {
+            negated: true,
+            entries: vec![PrincipalEntry::Arn(
+                "arn:aws:iam::111122223333:user/bob".into(),
+            )],
+        };
+        assert_eq!(
+            principal_match(Some(&not_bob), Effect::Deny, &alice),
+            PrincipalMatch::Named
+        );
+        let not_account = PrincipalElement {
+            negated: true,
+            entries: vec![PrincipalEntry::Account("111122223333".into())],
+        };
+        assert_eq!(
+            principal_match(Some(&not_account), Effect::Deny, &alice),
+            PrincipalMatch::No
+        );
+        // A resource-policy statement without a principal: a Deny binds everyone, an Allow no one.
+        assert_eq!(
+            principal_match(None, Effect::Deny, &alice),
+            PrincipalMatch::Named
+        );
+        assert_eq!(
+            principal_match(None, Effect::Allow, &alice),
+            PrincipalMatch::No
+        );
+    }
+
+    #[test]
+    fn missing_keys_are_reported_once() {
+        assert_eq!(
+            dedup_keys(vec!["aws:SourceIp", "aws:PrincipalOrgID", "AWS:SOURCEIP"]),
+            ["aws:PrincipalOrgID", "aws:SourceIp"]
+        );
+    }
+
+    #[test]
+    fn context_keys_are_case_insensitive() {
+        let mut context = Context::new();
+        context
+            .set("AWS:PrincipalOrgID", "o-1")
+            .set_all("aws:TagKeys", vec!["a".into(), "b".into()]);
+        assert_eq!(
+            context.get("aws:principalorgid"),
+            Some(&["o-1".to_owned()][..])
+        );
+        assert_eq!(
+            context.get_lowercase("aws:tagkeys").map(<[String]>::len),
+            Some(2)
+        );
+        assert_eq!(
+            context.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ["aws:principalorgid", "aws:tagkeys"]
+        );
+    }
 }

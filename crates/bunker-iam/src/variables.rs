@@ -49,7 +49,7 @@ impl Template {
         for part in parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
-                Part::Variable { key, default } => match (context.get(key), default) {
+                Part::Variable { key, default } => match (context.get_lowercase(key), default) {
                     (Some([value]), _) => out.push_str(value),
                     (_, Some(default)) => out.push_str(default),
                     _ => return None,
