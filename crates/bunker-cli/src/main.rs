@@ -167,7 +167,16 @@ async fn run(cli: Cli, matches: &clap::ArgMatches, operation: &str) -> ExitCode 
 
 /// The AWS-style command groups: one operation, its JSON printed as the AWS CLI would.
 async fn run_aws(command: Command, matches: &clap::ArgMatches, home: Option<PathBuf>, format: Format, query: Option<Query>, operation: &str) -> ExitCode {
-    let services = match home::open_services(home, Arc::new(SystemClock)).await {
+    let clock: Arc<dyn bunker_core::Clock> = match std::env::var("BUNKER_FAKE_NOW").ok().filter(|v| !v.is_empty()) {
+        // One fixed instant for the whole command: lets scripts and tests act "later"
+        // (past a lock's grace time, a key's waiting period) without waiting.
+        Some(at) => match at.parse::<jiff::Timestamp>() {
+            Ok(at) => Arc::new(bunker_core::ManualClock::new(at)),
+            Err(e) => return fail(&anyhow::anyhow!("BUNKER_FAKE_NOW={at}: {e}")),
+        },
+        None => Arc::new(SystemClock),
+    };
+    let services = match home::open_services(home, clock).await {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };

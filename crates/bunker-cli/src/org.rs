@@ -186,6 +186,26 @@ pub enum OrgCommand {
         #[arg(long)]
         target_id: String,
     },
+    /// Let a member account manage backup policies (`--service-principal backup.amazonaws.com`).
+    RegisterDelegatedAdministrator {
+        /// The member account.
+        #[arg(long)]
+        account_id: String,
+        /// `backup.amazonaws.com`.
+        #[arg(long)]
+        service_principal: String,
+    },
+    /// Stop a member account being a delegated administrator.
+    DeregisterDelegatedAdministrator {
+        /// The member account.
+        #[arg(long)]
+        account_id: String,
+        /// `backup.amazonaws.com`.
+        #[arg(long)]
+        service_principal: String,
+    },
+    /// List the delegated administrators.
+    ListDelegatedAdministrators,
     /// Detach a policy from a target.
     DetachPolicy {
         /// The policy (p-…).
@@ -325,6 +345,17 @@ async fn run_policies(svc: &Organizations, command: OrgCommand) -> Result<Option
         C::AttachPolicy { policy_id, target_id } => {
             svc.attach_policy(&policy_id, &target_id).await?;
             return Ok(None);
+        }
+        C::RegisterDelegatedAdministrator { account_id, service_principal } => {
+            svc.register_delegated_administrator(&account_id, &service_principal).await?;
+            return Ok(None);
+        }
+        C::DeregisterDelegatedAdministrator { account_id, service_principal } => {
+            svc.deregister_delegated_administrator(&account_id, &service_principal).await?;
+            return Ok(None);
+        }
+        C::ListDelegatedAdministrators => {
+            serde_json::json!({ "DelegatedAdministrators": crate::aws_json::shape(&svc.list_delegated_administrators().await?) })
         }
         C::DetachPolicy { policy_id, target_id } => {
             svc.detach_policy(&policy_id, &target_id).await?;

@@ -17,4 +17,5 @@ pub mod shapes;
 pub use backup::{BackupError, BackupService, Scheduler};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{OrgError, Result};
+pub use organizations::DelegatedAdministrator;
 pub use organizations::{CreateAccount, CreateOrganization, CreatePolicy, Organizations, UpdatePolicy};

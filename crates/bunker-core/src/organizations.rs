@@ -3,6 +3,7 @@
 //! Every operation runs in one catalog transaction. It checks everything first and writes
 //! last, so an operation that fails leaves the catalog as it found it.
 
+mod delegated;
 mod effective;
 mod policies;
 mod structure;
@@ -19,6 +20,7 @@ use crate::clock::Clock;
 use crate::error::{OrgError, Result};
 use crate::shapes;
 
+pub use delegated::DelegatedAdministrator;
 pub use policies::{CreatePolicy, UpdatePolicy};
 pub use structure::{CreateAccount, CreateOrganization};
 
