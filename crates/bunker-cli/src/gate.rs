@@ -46,8 +46,20 @@ pub async fn caller(services: &Services) -> Result<Caller, Failure> {
         let token = var("AWS_SESSION_TOKEN");
         return Ok(services.security.authenticate(&id, &secret, token.as_deref(), "cli").await?);
     }
-    // No credentials: the embedded default, the management account's root; before an
+    // No credentials: the configured principal (`BUNKER_PRINCIPAL`, an account's root by
+    // id or `arn:aws:iam::ACCOUNT:root`: the local operator may act as any account's root,
+    // having the home's files anyway), else the management account's root; before an
     // organization exists, a root outside any (nothing bounds it).
+    if let Some(principal) = var("BUNKER_PRINCIPAL") {
+        let account = principal.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root")).unwrap_or(&principal);
+        if bunker_catalog::AccountId::parse(account).is_err() {
+            return Err(Failure::Parameter {
+                name: "BUNKER_PRINCIPAL",
+                message: format!("`{principal}` is not an account id or an account root ARN (arn:aws:iam::ACCOUNT:root)"),
+            });
+        }
+        return Ok(Caller::root(account, "cli"));
+    }
     let management = services.orgs.describe_organization().await.ok().map(|o| o.master_account_id);
     Ok(Caller::root(management.as_deref().unwrap_or("000000000000"), "cli"))
 }
@@ -177,7 +189,10 @@ pub async fn call_for(services: &Services, matches: &ArgMatches, caller: &Caller
             attach_key_policy(services, &mut request).await?;
         }
         if group == "org" {
-            request.resource_account = services.orgs.describe_organization().await.map(|o| o.master_account_id).unwrap_or_default();
+            // Organizations' resources are the management account's; before an organization
+            // exists, the caller's own.
+            request.resource_account =
+                services.orgs.describe_organization().await.map(|o| o.master_account_id).unwrap_or_else(|_| caller.account_id.clone());
             request.organizations_policy_type = match (args.get("type"), args.get("policy_id")) {
                 (Some(t), _) => Some(t.clone()),
                 (None, Some(id)) => services.orgs.describe_policy(id).await.ok().map(|p| p.summary.policy_type.as_str().to_owned()),
@@ -285,12 +300,59 @@ pub async fn record(services: &Services, admitted: &Admitted, result: &Result<Op
 /// Appends one event to the audit trail; a trail that cannot be written is logged loudly
 /// (the command's own result stands).
 async fn audit_event(services: &Services, caller: &Caller, call: &Call, decision: Option<&bunker_iam::Decision>, error: Option<&Failure>) {
-    let _ = services;
-    tracing::info!(
-        caller = %caller.arn,
-        operation = %call.operation,
-        decision = ?decision.map(|d| d.eval_decision),
-        error = ?error.map(ToString::to_string),
-        "audit"
+    use bunker_core::security::audit::{AuditResource, AuditTrail, NewAuditEvent};
+    let trail = AuditTrail::new(
+        services.backup.catalog().clone(),
+        services.security.master_key().clone(),
+        services.security.clock().clone(),
     );
+    let mut event = NewAuditEvent::new(caller, &call.event_source, &call.operation, &call.region);
+    event.request_parameters = Value::Object(call.parameters.clone());
+    event.read_only = call.read_only;
+    event.resources = call
+        .requests
+        .iter()
+        .filter(|r| r.resource != "*")
+        .map(|r| AuditResource { arn: r.resource.clone(), resource_type: resource_type(&r.resource) })
+        .collect();
+    event.decision = match decision {
+        Some(d) => {
+            let by: Vec<String> = d
+                .matched_statements
+                .iter()
+                .map(|m| format!("{} statement {}", m.source_policy_id, m.sid.clone().unwrap_or_else(|| m.index.to_string())))
+                .collect();
+            let word = serde_json::to_value(d.eval_decision).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            if by.is_empty() { format!("{word}: {}", d.reason) } else { format!("{word} by {}", by.join(", ")) }
+        }
+        None if error.is_some_and(|e| e.code().is_some_and(|c| c.contains("AccessDenied") || c.contains("Token"))) => "denied".into(),
+        None => "allowed".into(),
+    };
+    if let Some(e) = error {
+        event.error_code = Some(e.code().unwrap_or("ClientError").to_owned());
+        event.error_message = Some(e.to_string());
+    }
+    if let Err(e) = trail.record(event).await {
+        tracing::error!(operation = %call.operation, "cannot write the audit trail: {e}");
+    }
+}
+
+/// CloudTrail's resource type of an ARN.
+fn resource_type(arn: &str) -> String {
+    let kind = if arn.contains(":recovery-point:") {
+        "AWS::Backup::RecoveryPoint"
+    } else if arn.contains(":backup-vault:") {
+        "AWS::Backup::BackupVault"
+    } else if arn.contains(":backup-plan:") {
+        "AWS::Backup::BackupPlan"
+    } else if arn.starts_with("arn:aws:kms:") {
+        "AWS::KMS::Key"
+    } else if arn.contains(":user/") {
+        "AWS::IAM::User"
+    } else if arn.contains(":role/") {
+        "AWS::IAM::Role"
+    } else {
+        "AWS::Bunker::Resource"
+    };
+    kind.to_owned()
 }

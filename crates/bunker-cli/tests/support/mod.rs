@@ -32,7 +32,19 @@ impl Home {
     pub fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_bunker"));
         c.arg("--home").arg(self.path());
-        for var in ["BUNKER_HOME", "RUST_LOG", "BUNKER_ACCOUNT_ID", "AWS_REGION", "AWS_DEFAULT_REGION"] {
+        for var in [
+            "BUNKER_HOME",
+            "RUST_LOG",
+            "BUNKER_ACCOUNT_ID",
+            "BUNKER_PRINCIPAL",
+            "BUNKER_FAKE_NOW",
+            "BUNKER_MASTER_KEY",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ] {
             c.env_remove(var);
         }
         c.envs(self.env.iter().map(|(k, v)| (k, v)));
