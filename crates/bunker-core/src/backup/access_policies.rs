@@ -5,6 +5,9 @@
 
 use serde::Serialize;
 
+use crate::security::{AccessRequest, Caller, Security};
+use crate::security::audit::{AuditResource, AuditTrail, NewAuditEvent};
+
 use super::{BackupError, BackupService, Result};
 
 /// `GetBackupVaultAccessPolicy`.
@@ -61,5 +64,34 @@ impl BackupService {
         };
         let Some(vault) = vault else { return Ok(None) };
         Ok(tx.vault_access_policy(&vault).await?.map(|doc| (vault, doc)))
+    }
+}
+
+impl BackupService {
+    /// Whether the backup service, copying for `account`, may put a copy into
+    /// `destination` (`backup:CopyIntoBackupVault` under the destination's access policy and
+    /// the account's SCPs). The decision is recorded in the audit trail either way.
+    pub(crate) async fn authorize_copy_into(&self, account: &str, region: &str, destination: &str) -> std::result::Result<(), String> {
+        let security = Security::open(self.catalog.clone(), self.clock.clone(), &self.data_dir).map_err(|e| e.to_string())?;
+        let caller = Caller::backup_service(account);
+        let destination_account = destination.split(':').nth(4).unwrap_or(account).to_owned();
+        let mut request = AccessRequest::new("backup:CopyIntoBackupVault", destination, &destination_account);
+        if let Some((vault, document)) = self.access_policy_for(destination).await.map_err(|e| e.to_string())? {
+            let name = vault.rsplit(':').next().unwrap_or_default().to_owned();
+            request = request.with_resource_policy(format!("vault-access-policy:{name}"), document);
+        }
+        let decision = security.require(&caller, &request).await;
+        let trail = AuditTrail::new(self.catalog.clone(), security.master_key().clone(), self.clock.clone());
+        let mut event = NewAuditEvent::new(&caller, "backup.amazonaws.com", "CopyIntoBackupVault", region);
+        event.resources = vec![AuditResource { arn: destination.to_owned(), resource_type: "AWS::Backup::BackupVault".into() }];
+        if let Err(e) = &decision {
+            event.decision = "denied".into();
+            event.error_code = Some(e.code().to_owned());
+            event.error_message = Some(e.to_string());
+        }
+        if let Err(e) = trail.record(event).await {
+            tracing::error!("cannot write the audit trail: {e}");
+        }
+        decision.map(drop).map_err(|e| e.to_string())
     }
 }

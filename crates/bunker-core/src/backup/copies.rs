@@ -456,6 +456,9 @@ impl BackupService {
             return Err(why);
         }
         drop(tx);
+        // The service copies for the source account: the destination's access policy (and
+        // that account's SCPs) must let it in, as in AWS.
+        self.authorize_copy_into(&source_vault.account_id, &source_vault.region, &destination.arn).await?;
         if destination.arn == source_vault.arn {
             // The engine would find the snapshot there and two rows would share it.
             return Err(format!("The destination backup vault {} is the recovery point's own vault", destination.arn));
