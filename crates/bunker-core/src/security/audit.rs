@@ -728,8 +728,11 @@ async fn check_record(tx: &mut Tx, walk: &Walk, row: &AuditEventRow) -> Security
         (false, false) => {
             // Its link points at another stored record: it was moved, not edited.
             if row.prev_hash != AUDIT_GENESIS_HASH && tx.audit_event_seq_by_hash(&row.prev_hash).await?.is_some() {
-                let previous = seq - 1;
-                problem(seq, Some(&row.event_id), format!("record {seq} does not follow record {previous} (reordered)"))
+                let message = match seq {
+                    1 => "record 1 does not start the chain (reordered)".to_owned(),
+                    _ => format!("record {seq} does not follow record {} (reordered)", seq - 1),
+                };
+                problem(seq, Some(&row.event_id), message)
             } else {
                 problem(seq, Some(&row.event_id), format!("record {seq} was edited"))
             }
