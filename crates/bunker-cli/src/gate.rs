@@ -36,11 +36,13 @@ pub struct Call {
     pub read_only: bool,
 }
 
-/// The caller of this process.
+/// The caller of this process: the signer of `AWS_ACCESS_KEY_ID`, else the configured
+/// principal, else the root of the account the command names, else the management
+/// account's root.
 ///
 /// # Errors
 /// Wrong or expired credentials.
-pub async fn caller(services: &Services) -> Result<Caller, Failure> {
+pub async fn caller(services: &Services, matches: &ArgMatches) -> Result<Caller, Failure> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     if let (Some(id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
         let token = var("AWS_SESSION_TOKEN");
@@ -60,9 +62,22 @@ pub async fn caller(services: &Services) -> Result<Caller, Failure> {
         }
         return Ok(Caller::root(account, "cli"));
     }
+    // A command that names another account with `--account-id` acts as that account's
+    // root: the local operator owns every account's data in the home anyway, and the
+    // account's SCPs still bound what its root may do.
+    let named = matches.subcommand().filter(|(group, _)| SCOPED_GROUPS.contains(group)).and_then(|(_, m)| m.subcommand()).and_then(
+        |(_, m)| match m.try_get_raw("account_id") {
+            Ok(Some(mut values)) => values.next().map(|v| v.to_string_lossy().into_owned()),
+            _ => None,
+        },
+    );
     let management = services.orgs.describe_organization().await.ok().map(|o| o.master_account_id);
-    Ok(Caller::root(management.as_deref().unwrap_or("000000000000"), "cli"))
+    let account = named.or(management).unwrap_or_else(|| "000000000000".to_owned());
+    Ok(Caller::root(&account, "cli"))
 }
+
+/// The command groups that act in an account (`--account-id`).
+const SCOPED_GROUPS: &[&str] = &["backup", "resource", "iam", "kms"];
 
 fn service_of(group: &str) -> Option<(&'static str, &'static str)> {
     Some(match group {
@@ -244,7 +259,7 @@ pub struct Admitted {
 /// # Errors
 /// Bad or expired credentials; `AccessDeniedException`.
 pub async fn admit(services: &Services, matches: &ArgMatches) -> Result<Admitted, Failure> {
-    let caller = match caller(services).await {
+    let caller = match caller(services, matches).await {
         Ok(caller) => caller,
         Err(failure) => {
             // Unknown who: the event names the access key that was tried.
@@ -257,9 +272,7 @@ pub async fn admit(services: &Services, matches: &ArgMatches) -> Result<Admitted
             return Err(failure);
         }
     };
-    if caller.access_key_id.is_some() {
-        crate::scope::set_caller_account(&caller.account_id);
-    }
+    crate::scope::set_caller_account(&caller.account_id);
     let call = call_for(services, matches, &caller).await?;
     let mut decisions = Vec::new();
     if let Some(call) = &call {

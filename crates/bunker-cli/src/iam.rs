@@ -266,12 +266,12 @@ fn simulated_caller(arn: &str, mfa: bool, source_ip: Option<String>) -> Result<C
 }
 
 /// Runs one operation.
-pub async fn run(services: &Services, args: IamArgs) -> Result<Option<Value>, Failure> {
+pub async fn run(services: &Services, caller: &bunker_core::security::Caller, args: IamArgs) -> Result<Option<Value>, Failure> {
     // Principals may live in accounts outside the organization (standalone accounts), so
     // the account is not checked against it.
     let account = match args.scope.account_id.clone() {
         Some(id) => id,
-        None => crate::gate::caller(services).await?.account_id,
+        None => caller.account_id.clone(),
     };
     let account = account.as_str();
     let sec = &services.security;

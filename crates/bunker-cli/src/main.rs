@@ -212,7 +212,7 @@ async fn dispatch(command: Command, services: &home::Services, caller: &bunker_c
             Ok(place) => resource::run(&services.backup, &place, command).await,
             Err(e) => Err(e),
         },
-        Command::Iam(args) => iam::run(services, args).await,
+        Command::Iam(args) => iam::run(services, caller, args).await,
         Command::Sts(command) => sts::run(services, caller, command).await,
         Command::Kms(command) => kms::run(services, command).await,
         Command::Audit(command) => audit::run(services, command).await,

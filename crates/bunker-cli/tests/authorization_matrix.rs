@@ -208,7 +208,7 @@ fn build_world() -> World {
         &[&["backup", "put-backup-vault-lock-configuration", "--backup-vault-name", "central", "--min-retention-days", "30", "--max-retention-days", "3650", "--changeable-for-days", "3"][..], &in_c].concat(),
     );
     let resource = ok(&home, T0, &root_a, &[&["resource", "register", "--resource-name", "data", "--directory", data.to_str().unwrap()][..], &in_a].concat());
-    let resource_arn = resource["ResourceArn"].as_str().unwrap().to_owned();
+    let resource_arn = resource["Resource"]["ResourceArn"].as_str().unwrap().to_owned();
     let mut points = BTreeMap::new();
     for vault in ["Default", "Staging"] {
         ok(
@@ -242,7 +242,8 @@ fn build_world() -> World {
     principals.insert("member-admin".into(), member_admin);
     principals.insert("member-operator".into(), operator);
     principals.insert("central-admin".into(), central_admin);
-    principals.insert("management".into(), Vec::new());
+    // Named explicitly: without credentials a command naming an account acts as its root.
+    principals.insert("management".into(), root_of(M));
     principals.insert("delegated-admin".into(), delegated);
     principals.insert("outside".into(), outside);
     World { dir, org_id, scp_id, ou, principals, member_point: points["Default"].clone(), central_point, staging_point: points["Staging"].clone() }

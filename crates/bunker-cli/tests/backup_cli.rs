@@ -286,6 +286,9 @@ fn copies_into_a_central_vault_and_lifecycle_changes() {
     home.ok(&member("backup", &["create-backup-vault", "--backup-vault-name", "Main"]));
     let central = home.ok(&["backup", "create-backup-vault", "--backup-vault-name", "central", "--account-id", CENTRAL, "--region", "eu-central-1"]);
     let central_arn = s(&central["BackupVaultArn"]);
+    let org_id = s(&home.ok(&["org", "describe-organization"])["Organization"]["Id"]);
+    let open_to_org = bunker_core::backup::organization_copy_policy(&org_id);
+    home.ok(&["backup", "put-backup-vault-access-policy", "--backup-vault-name", "central", "--account-id", CENTRAL, "--region", "eu-central-1", "--policy", &open_to_org]);
     let arn = s(&home.ok(&member("resource", &["register", "--resource-name", "site", "--directory", src.to_str().unwrap(), "--tags", "backup=daily"]))["Resource"]["ResourceArn"]);
     let rp = s(&home.ok(&member("backup", &["start-backup-job", "--backup-vault-name", "Main", "--resource-arn", &arn]))["RecoveryPointArn"]);
 

@@ -84,6 +84,9 @@ fn sigkill_copy_jobs_and_deletions() {
     }
     home.ok(&member(&["backup", "create-backup-vault", "--backup-vault-name", "Main"]));
     let central = s(&home.ok(&["backup", "create-backup-vault", "--backup-vault-name", "central", "--account-id", CENTRAL, "--region", "eu-central-1"])["BackupVaultArn"]);
+    let org_id = s(&home.ok(&["org", "describe-organization"])["Organization"]["Id"]);
+    let open_to_org = bunker_core::backup::organization_copy_policy(&org_id);
+    home.ok(&["backup", "put-backup-vault-access-policy", "--backup-vault-name", "central", "--account-id", CENTRAL, "--region", "eu-central-1", "--policy", &open_to_org]);
     let main_dir = home.path().join("regions/eu-west-1").join(MEMBER).join("Main");
     let central_dir = home.path().join("regions/eu-central-1").join(CENTRAL).join("central");
     let src = home.path().join("site");

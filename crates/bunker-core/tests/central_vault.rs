@@ -223,6 +223,8 @@ async fn ten_days_into_a_central_vault_in_another_region() {
         .unwrap();
     w.orgs.attach_policy(&policy.summary.id, &ou).await.unwrap();
     w.svc.create_backup_vault(&c, CENTRAL_REGION, "central", BTreeMap::new(), None).await.unwrap();
+    let org_id = w.orgs.describe_organization().await.unwrap().id;
+    w.svc.put_backup_vault_access_policy(&c, CENTRAL_REGION, "central", &bunker_core::backup::organization_copy_policy(&org_id)).await.unwrap();
 
     // Each member: a directory tree and a disk image, tagged; one untagged directory.
     let mut data: Vec<(String, Data)> = Vec::new();
@@ -392,6 +394,8 @@ async fn one_backup() -> (World, String, String, String, PathBuf) {
     let c = w.account("central", None).await;
     w.svc.create_backup_vault(&a, MEMBER_REGION, "Default", BTreeMap::new(), None).await.unwrap();
     w.svc.create_backup_vault(&c, CENTRAL_REGION, "central", BTreeMap::new(), None).await.unwrap();
+    let org_id = w.orgs.describe_organization().await.unwrap().id;
+    w.svc.put_backup_vault_access_policy(&c, CENTRAL_REGION, "central", &bunker_core::backup::organization_copy_policy(&org_id)).await.unwrap();
     let path = w.dir.path().join("files");
     let d = Data::dir(path.clone(), 5);
     let r = w

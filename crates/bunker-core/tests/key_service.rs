@@ -113,6 +113,8 @@ async fn backed_up_and_copied() -> (World, String, String, String, String, PathB
     let c = w.account("central").await;
     w.svc.create_backup_vault(&a, MEMBER_REGION, "Default", BTreeMap::new(), None).await.unwrap();
     w.svc.create_backup_vault(&c, CENTRAL_REGION, "central", BTreeMap::new(), None).await.unwrap();
+    let org_id = w.orgs.describe_organization().await.unwrap().id;
+    w.svc.put_backup_vault_access_policy(&c, CENTRAL_REGION, "central", &bunker_core::backup::organization_copy_policy(&org_id)).await.unwrap();
     let path = w.dir.path().join("files");
     std::fs::create_dir_all(path.join("sub")).unwrap();
     for i in 0..3u64 {

@@ -95,3 +95,12 @@ impl BackupService {
         decision.map(drop).map_err(|e| e.to_string())
     }
 }
+
+/// The reference central vault access policy: every principal of the organization `org_id`
+/// may copy into the vault (`backup:CopyIntoBackupVault` on `aws:PrincipalOrgID`), nobody
+/// else may do anything through it.
+pub fn organization_copy_policy(org_id: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"AllowOrganizationToCopyIntoThisVault","Effect":"Allow","Principal":"*","Action":"backup:CopyIntoBackupVault","Resource":"*","Condition":{{"StringEquals":{{"aws:PrincipalOrgID":"{org_id}"}}}}}}]}}"#
+    )
+}
