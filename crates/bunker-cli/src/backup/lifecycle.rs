@@ -28,6 +28,10 @@ pub enum LifecycleCommand {
         /// Left out: kept warm and forever.
         #[arg(long)]
         lifecycle: Option<String>,
+        /// Bypass the vault's Vault Lock in governance mode (never a lock in compliance
+        /// mode).
+        #[arg(long)]
+        bypass_governance_retention: bool,
     },
     /// Delete a recovery point now: its data is removed from the vault (warm or cold),
     /// then the point.
@@ -38,6 +42,10 @@ pub enum LifecycleCommand {
         /// The recovery point.
         #[arg(long)]
         recovery_point_arn: String,
+        /// Bypass the vault's Vault Lock in governance mode (never a lock in compliance
+        /// mode, nor a legal hold).
+        #[arg(long)]
+        bypass_governance_retention: bool,
     },
 }
 
@@ -54,15 +62,23 @@ async fn ensure_in_vault(svc: &BackupService, place: &Place, vault: &str, arn: &
 /// Runs one operation in `place`. `None` for operations that print nothing.
 pub async fn run(svc: &BackupService, place: &Place, cmd: LifecycleCommand) -> Result<Option<Value>, Failure> {
     match cmd {
-        LifecycleCommand::UpdateRecoveryPointLifecycle { backup_vault_name, recovery_point_arn, lifecycle } => {
+        LifecycleCommand::UpdateRecoveryPointLifecycle { backup_vault_name, recovery_point_arn, lifecycle, bypass_governance_retention } => {
             ensure_in_vault(svc, place, &backup_vault_name, &recovery_point_arn).await?;
             let lifecycle = super::lifecycle(lifecycle)?.unwrap_or_default();
-            let out: RecoveryPointLifecycle = svc.update_recovery_point_lifecycle(&recovery_point_arn, lifecycle).await?;
+            let out: RecoveryPointLifecycle = if bypass_governance_retention {
+                svc.update_recovery_point_lifecycle_bypassing_governance(&recovery_point_arn, lifecycle).await?
+            } else {
+                svc.update_recovery_point_lifecycle(&recovery_point_arn, lifecycle).await?
+            };
             Ok(Some(shape(&out)))
         }
-        LifecycleCommand::DeleteRecoveryPoint { backup_vault_name, recovery_point_arn } => {
+        LifecycleCommand::DeleteRecoveryPoint { backup_vault_name, recovery_point_arn, bypass_governance_retention } => {
             ensure_in_vault(svc, place, &backup_vault_name, &recovery_point_arn).await?;
-            svc.delete_recovery_point(&backup_vault_name, &recovery_point_arn).await?;
+            if bypass_governance_retention {
+                svc.delete_recovery_point_bypassing_governance(&backup_vault_name, &recovery_point_arn).await?;
+            } else {
+                svc.delete_recovery_point(&backup_vault_name, &recovery_point_arn).await?;
+            }
             Ok(None)
         }
     }
