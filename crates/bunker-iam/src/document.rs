@@ -132,7 +132,9 @@ pub struct PolicyDocument {
 }
 
 impl PolicyDocument {
-    /// Parses and validates.
+    /// Parses and validates. The document is not told what kind of policy it is: `Principal`
+    /// is accepted everywhere (evaluation ignores it in identity policies and SCPs), and a
+    /// statement without `Resource`/`NotResource` (a trust policy's shape) covers every resource.
     ///
     /// # Errors
     /// Every broken rule, with its JSON path.

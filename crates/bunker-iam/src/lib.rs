@@ -7,7 +7,14 @@
 //!   explicit deny anywhere wins; every SCP level on the path from the root to the account
 //!   must allow; a resource policy grants same-account access alone and cross-account access
 //!   only together with the caller's identity policy; otherwise implicit deny.
-//! * The [`Decision`] names the statements that decided, for `bunker iam simulate`.
+//! * The [`Decision`] names the statements that decided, for `bunker iam simulate`, and the
+//!   condition keys the request lacked.
+//!
+//! Conditions follow AWS: a key absent from the [`Context`] fails a condition, except under a
+//! negated operator (`StringNotEquals`, `ArnNotLike`, …), `…IfExists`, `Null` and
+//! `ForAllValues:`. Policy variables (`${aws:username}`, `${aws:PrincipalTag/team, 'default'}`)
+//! in `Resource` and in string and ARN condition values resolve from the context in documents
+//! of version `2012-10-17`. Wildcards (`*`, `?`) are matched in place, without regexes.
 
 mod arn;
 mod condition;
