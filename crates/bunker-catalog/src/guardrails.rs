@@ -317,6 +317,24 @@ impl Tx {
         .await?)
     }
 
+    /// The earliest instant strictly after `after` when a vault lock stops keeping a point
+    /// whose `DeleteAt` has come by then (its creation + `MinRetentionDays`): lifecycle may
+    /// delete it from that instant.
+    pub async fn next_lock_release_after(&mut self, after: Timestamp) -> Result<Option<Timestamp>> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(rp.created_at + k.min_retention_days * $2)
+             FROM recovery_points rp JOIN backup_vault_locks k ON k.vault_arn = rp.vault_arn
+             WHERE k.min_retention_days IS NOT NULL AND rp.status <> 'DELETING'
+               AND rp.created_at + k.min_retention_days * $2 > $1
+               AND rp.delete_at < rp.created_at + k.min_retention_days * $2",
+        )
+        .bind(to_db_time(after))
+        .bind(DAY_US)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        next.map(from_db_time).transpose()
+    }
+
     /// Recovery points whose `DeleteAt` is at or before `now`, not being deleted, held by
     /// no active legal hold and not kept by their vault's lock (created less than its
     /// `MinRetentionDays` before `now`), oldest first.

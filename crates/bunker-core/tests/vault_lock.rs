@@ -376,6 +376,8 @@ async fn points_made_before_the_lock_are_kept_until_it_allows_their_deletion() {
         assert_eq!(w.svc.apply_lifecycle().await.unwrap(), 0, "day {day}");
         assert_eq!(w.points("Vault").await.len(), 5);
     }
+    // The scheduler wakes up for it: the next lifecycle event is the first point's 20th day.
+    assert_eq!(w.svc.next_lifecycle_event(w.clock.now()).await.unwrap(), Some(start + DAY * 20));
     // … then deletes each point on the first pass after its 20 days.
     for day in 20..25 {
         w.clock.set(start + DAY * day + SignedDuration::from_hours(1));

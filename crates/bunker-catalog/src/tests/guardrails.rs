@@ -230,6 +230,10 @@ async fn lifecycle_leaves_out_what_locks_and_active_holds_keep(db: TestDb) {
     tx.put_vault_lock(&lock("A", Some(25), Some(at(DAY)))).await.unwrap();
     let expect: Vec<String> = [0, 1, 2, 3, 4, 5].into_iter().chain(10..15).map(arn).collect();
     assert_eq!(due(tx.recovery_points_deletable_by_lifecycle(now, 100).await.unwrap()), expect);
+    // The lock lets point 6 go on day 31, the last (9) on day 34.
+    assert_eq!(tx.next_lock_release_after(now).await.unwrap(), Some(at(31 * DAY)));
+    assert_eq!(tx.next_lock_release_after(at(33 * DAY)).await.unwrap(), Some(at(34 * DAY)));
+    assert_eq!(tx.next_lock_release_after(at(34 * DAY)).await.unwrap(), None);
     // A lock without a minimum keeps nothing.
     tx.put_vault_lock(&VaultLockRow { min_retention_days: None, ..lock("B", None, None) }).await.unwrap();
     assert_eq!(tx.recovery_points_deletable_by_lifecycle(now, 100).await.unwrap().len(), 11);

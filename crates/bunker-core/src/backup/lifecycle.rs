@@ -127,12 +127,15 @@ impl BackupService {
     }
 
     /// The next instant after `after` when a lifecycle step is due: the earliest move to
-    /// the cold tier of a `WARM` point, or the earliest `DeleteAt`.
+    /// the cold tier of a `WARM` point, the earliest `DeleteAt`, or the earliest end of a
+    /// vault lock's hold on a point already past its `DeleteAt`.
     pub async fn next_lifecycle_event(&self, after: Timestamp) -> Result<Option<Timestamp>> {
         let mut tx = self.catalog.read().await?;
         let cold = tx.next_cold_move_after(after).await?;
         let delete = tx.next_deletion_after(after).await?;
-        Ok(cold.into_iter().chain(delete).min())
+        // A point its vault's lock kept past its DeleteAt goes when the lock lets it.
+        let released = tx.next_lock_release_after(after).await?;
+        Ok(cold.into_iter().chain(delete).chain(released).min())
     }
 
     /// Opens the repository that holds `rp`'s data: the cold one for `COLD` points
