@@ -40,14 +40,16 @@ CREATE INDEX audit_events_read_only ON audit_events (read_only, seq);
 -- Verification names a record that was moved by finding where its predecessor went.
 CREATE INDEX audit_events_hash ON audit_events (hash);
 
--- The resources of each event, for lookups by resource name or type. An index only: the
--- chain covers `audit_events.resources`. No foreign key, so that nothing stops (or hides)
--- the deletion of an event.
+-- The resources of each event, for lookups by resource name or type. The chain covers
+-- `audit_events.resources`; verification checks these rows against it, so that edits here
+-- cannot hide events from lookups. No foreign key, so that nothing stops (or hides) the
+-- deletion of an event.
 CREATE TABLE audit_event_resources (
     seq             BIGINT NOT NULL,
     resource_type   TEXT NOT NULL,
     resource_name   TEXT NOT NULL
 );
+CREATE INDEX audit_event_resources_seq ON audit_event_resources (seq);
 CREATE INDEX audit_event_resources_name ON audit_event_resources (resource_name, seq);
 CREATE INDEX audit_event_resources_type ON audit_event_resources (resource_type, seq);
 

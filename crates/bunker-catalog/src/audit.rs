@@ -223,6 +223,20 @@ impl Tx {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// The lookup index's `(seq, resource type, resource name)` rows of the events in
+    /// `(after_seq, up_to_seq]`, by seq.
+    pub async fn audit_event_resources_between(&mut self, after_seq: i64, up_to_seq: i64) -> Result<Vec<(i64, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT seq, resource_type, resource_name FROM audit_event_resources WHERE seq > $1 AND seq <= $2
+             ORDER BY seq, resource_type, resource_name",
+        )
+        .bind(after_seq)
+        .bind(up_to_seq)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("seq")?, r.try_get("resource_type")?, r.try_get("resource_name")?))).collect()
+    }
+
     /// The lowest seq of an event whose hash is `hash`.
     pub async fn audit_event_seq_by_hash(&mut self, hash: &str) -> Result<Option<i64>> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM audit_events WHERE hash = $1")

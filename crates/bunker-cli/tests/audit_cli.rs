@@ -232,6 +232,18 @@ async fn verify_names_the_first_bad_record_of_every_kind_of_tampering() {
     tamper(&home, "DELETE FROM audit_digests WHERE seq = 2").await;
     verify_fails(&home, "digest 2 is missing (deleted)", "digest deleted");
 
+    // The lookup index, edited so that a lookup by resource misses an event, or finds one
+    // that did not touch it.
+    for (seq, sql) in [
+        (11, "DELETE FROM audit_event_resources WHERE seq = 11"),
+        (12, "UPDATE audit_event_resources SET resource_name = 'arn:aws:backup:eu-west-1:111111111111:backup-vault:other' WHERE seq = 12"),
+        (13, "INSERT INTO audit_event_resources (seq, resource_type, resource_name) VALUES (13, 'AWS::KMS::Key', 'arn:aws:kms:eu-west-1:111111111111:key/k-0')"),
+    ] {
+        let home = copy_of(&seeded);
+        tamper(&home, sql).await;
+        verify_fails(&home, &format!("the lookup index of record {seq} was edited"), sql);
+    }
+
     // The first bad record is named even with later damage.
     let home = copy_of(&seeded);
     tamper(&home, "DELETE FROM audit_events WHERE seq = 90; UPDATE audit_events SET region = 'us-east-1' WHERE seq = 40").await;

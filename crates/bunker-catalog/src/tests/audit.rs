@@ -80,6 +80,9 @@ async fn audit_events_append_and_read_back(db: TestDb) {
     assert_eq!(tx.audit_events_after(1, 10).await.unwrap(), vec![second.clone()]);
     assert_eq!(tx.audit_event_seq_by_hash(&second.hash).await.unwrap(), Some(2));
     assert_eq!(tx.audit_event_seq_by_hash("nope").await.unwrap(), None);
+    let vault = |i: i64| ("AWS::Backup::BackupVault".to_owned(), format!("arn:aws:backup:eu-west-1:111111111111:backup-vault:v{i}"));
+    assert_eq!(tx.audit_event_resources_between(0, 2).await.unwrap(), vec![(1, vault(1).0, vault(1).1), (2, vault(2).0, vault(2).1)]);
+    assert_eq!(tx.audit_event_resources_between(1, 2).await.unwrap(), vec![(2, vault(2).0, vault(2).1)]);
     assert_eq!(first.time().unwrap(), at(10));
 }
 

@@ -14,7 +14,7 @@
 //! a digest for a rewritten chain nor edit an existing one: [`AuditTrail::verify`] finds
 //! the chain no longer matching the digest, or the digest's signature wrong.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use bunker_catalog::{AUDIT_GENESIS_HASH, AuditDigestRow, AuditEventRow, AuditFilter, Catalog, Tx};
@@ -499,11 +499,16 @@ impl AuditTrail {
             }
             loop {
                 let batch = tx.audit_events_after(walk.last_seq, VERIFY_BATCH).await?;
-                if batch.is_empty() {
-                    break;
+                let Some(last) = batch.last() else { break };
+                let mut index: BTreeMap<i64, Vec<(String, String)>> = BTreeMap::new();
+                for (seq, resource_type, name) in tx.audit_event_resources_between(walk.last_seq, last.seq).await? {
+                    index.entry(seq).or_default().push((resource_type, name));
                 }
                 for row in &batch {
                     if let Some(p) = check_record(&mut tx, &walk, row).await? {
+                        break 'walk Some(p);
+                    }
+                    if let Some(p) = check_index(row, index.remove(&row.seq).unwrap_or_default()) {
                         break 'walk Some(p);
                     }
                     walk.records_checked += 1;
@@ -738,6 +743,22 @@ async fn check_record(tx: &mut Tx, walk: &Walk, row: &AuditEventRow) -> Security
             }
         }
     }
+}
+
+/// Whether the lookup index holds exactly the resources of `row` (already known intact):
+/// else lookups by resource could miss or invent events.
+fn check_index(row: &AuditEventRow, mut indexed: Vec<(String, String)>) -> Option<AuditProblem> {
+    let listed: Vec<Value> = serde_json::from_str(&row.resources).unwrap_or_default();
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut expected: Vec<(String, String)> = listed.iter().map(|v| (text(v, "ResourceType"), text(v, "ResourceName"))).collect();
+    expected.sort();
+    indexed.sort();
+    (expected != indexed).then(|| AuditProblem {
+        seq: Some(row.seq),
+        event_id: Some(row.event_id.clone()),
+        digest_seq: None,
+        message: format!("the lookup index of record {} was edited", row.seq),
+    })
 }
 
 /// Length-prefixed fields, so that no two different rows give the same bytes.
@@ -1156,6 +1177,12 @@ mod tests {
         f.record(30).await;
         f.tamper("UPDATE audit_events SET seq = -1 WHERE seq = 20; UPDATE audit_events SET seq = 20 WHERE seq = 21; UPDATE audit_events SET seq = 21 WHERE seq = -1").await;
         assert_eq!(f.problem().await.message, "record 20 does not follow record 19 (reordered)");
+
+        // The lookup index edited, so that a lookup by resource would miss record 9.
+        let f = fixture().await;
+        f.record(30).await;
+        f.tamper("UPDATE audit_event_resources SET resource_name = 'elsewhere' WHERE seq = 9").await;
+        assert_eq!(f.problem().await.message, "the lookup index of record 9 was edited");
 
         // The last record deleted, the head left alone.
         let f = fixture().await;
