@@ -41,11 +41,7 @@ pub enum Command {
 
 /// Runs one operation.
 pub async fn run(services: &Services, command: Command) -> Result<Option<Value>, Failure> {
-    let trail = AuditTrail::new(
-        services.security.catalog().clone(),
-        services.security.master_key().clone(),
-        services.security.clock().clone(),
-    );
+    let trail = AuditTrail::of(&services.security);
     match command {
         Command::LookupEvents { lookup_attributes, start_time, end_time, max_results, next_token } => {
             let mut attributes = Vec::new();

@@ -389,6 +389,11 @@ impl AuditTrail {
         Self { catalog, digest_key: master.derive(DIGEST_PURPOSE), clock }
     }
 
+    /// The trail of the security services' catalog, master key and clock.
+    pub fn of(security: &super::Security) -> Self {
+        Self::new(security.catalog().clone(), security.master_key().clone(), security.clock().clone())
+    }
+
     /// Appends one event (secrets in its request parameters hidden), and a digest when it
     /// is the hundredth since the last one.
     ///
@@ -1177,6 +1182,16 @@ mod tests {
         f.record(30).await;
         f.tamper("UPDATE audit_events SET seq = -1 WHERE seq = 20; UPDATE audit_events SET seq = 20 WHERE seq = 21; UPDATE audit_events SET seq = 21 WHERE seq = -1").await;
         assert_eq!(f.problem().await.message, "record 20 does not follow record 19 (reordered)");
+
+        // Record 5 replaced by one with a recomputed hash: record 6 no longer follows it.
+        let f = fixture().await;
+        f.record(30).await;
+        let mut row = f.rows().await.remove(4);
+        row.event_name = "NothingHappened".into();
+        row.hash = record_hash(&row);
+        f.tamper(&format!("UPDATE audit_events SET event_name = '{}', hash = '{}' WHERE seq = 5", row.event_name, row.hash)).await;
+        let p = f.problem().await;
+        assert_eq!((p.seq, p.message.as_str()), (Some(5), "record 5 was rewritten: record 6 no longer follows it"));
 
         // The lookup index edited, so that a lookup by resource would miss record 9.
         let f = fixture().await;
