@@ -1,6 +1,7 @@
 //! Every AWS-style command passes here first: who is calling (credentials from
-//! `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, as the AWS CLI reads
-//! them, else the embedded default: the management account's root), what the command asks
+//! `BUNKER_ACCESS_KEY_ID`/`BUNKER_SECRET_ACCESS_KEY`/`BUNKER_SESSION_TOKEN`, else the
+//! configured principal, else the root of the account the command names, else the
+//! management account's root), what the command asks
 //! (the IAM action is the service prefix and the operation name; the resource comes from
 //! its arguments), whether the policies allow it — and then the audit trail records the
 //! call with its decision and result, denied calls included.
@@ -36,7 +37,7 @@ pub struct Call {
     pub read_only: bool,
 }
 
-/// The caller of this process: the signer of `AWS_ACCESS_KEY_ID`, else the configured
+/// The caller of this process: the owner of `BUNKER_ACCESS_KEY_ID`, else the configured
 /// principal, else the root of the account the command names, else the management
 /// account's root.
 ///
@@ -44,8 +45,8 @@ pub struct Call {
 /// Wrong or expired credentials.
 pub async fn caller(services: &Services, matches: &ArgMatches) -> Result<Caller, Failure> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let (Some(id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-        let token = var("AWS_SESSION_TOKEN");
+    if let (Some(id), Some(secret)) = (var(ACCESS_KEY_ENV), var(SECRET_ENV)) {
+        let token = var(SESSION_TOKEN_ENV);
         return Ok(services.security.authenticate(&id, &secret, token.as_deref(), "cli").await?);
     }
     // No credentials: the configured principal (`BUNKER_PRINCIPAL`, an account's root by
@@ -65,16 +66,35 @@ pub async fn caller(services: &Services, matches: &ArgMatches) -> Result<Caller,
     // A command that names another account with `--account-id` acts as that account's
     // root: the local operator owns every account's data in the home anyway, and the
     // account's SCPs still bound what its root may do.
-    let named = matches.subcommand().filter(|(group, _)| SCOPED_GROUPS.contains(group)).and_then(|(_, m)| m.subcommand()).and_then(
-        |(_, m)| match m.try_get_raw("account_id") {
-            Ok(Some(mut values)) => values.next().map(|v| v.to_string_lossy().into_owned()),
-            _ => None,
-        },
-    );
+    let named = matches
+        .subcommand()
+        .filter(|(group, _)| SCOPED_GROUPS.contains(group))
+        .and_then(|(_, m)| m.subcommand())
+        .and_then(|(_, m)| {
+            let first = |id: &str| match m.try_get_raw(id) {
+                Ok(Some(mut values)) => values.next().map(|v| v.to_string_lossy().into_owned()),
+                _ => None,
+            };
+            // `--account-id`, else the account of the ARN the command acts on.
+            first("account_id").or_else(|| {
+                ["recovery_point_arn", "resource_arn"]
+                    .iter()
+                    .find_map(|id| first(id))
+                    .and_then(|arn| arn_account(&arn).map(str::to_owned))
+            })
+        });
     let management = services.orgs.describe_organization().await.ok().map(|o| o.master_account_id);
     let account = named.or(management).unwrap_or_else(|| "000000000000".to_owned());
     Ok(Caller::root(&account, "cli"))
 }
+
+/// The caller's credentials. Not `AWS_ACCESS_KEY_ID` & co.: in the embedded CLI those
+/// belong to the S3-compatible storage under the vaults, as for every S3 client.
+pub const ACCESS_KEY_ENV: &str = "BUNKER_ACCESS_KEY_ID";
+/// The secret of [`ACCESS_KEY_ENV`].
+pub const SECRET_ENV: &str = "BUNKER_SECRET_ACCESS_KEY";
+/// The session token of temporary credentials.
+pub const SESSION_TOKEN_ENV: &str = "BUNKER_SESSION_TOKEN";
 
 /// The command groups that act in an account (`--account-id`).
 const SCOPED_GROUPS: &[&str] = &["backup", "resource", "iam", "kms"];
@@ -265,7 +285,7 @@ pub async fn admit(services: &Services, matches: &ArgMatches) -> Result<Admitted
             // Unknown who: the event names the access key that was tried.
             let mut unknown = Caller::root("000000000000", "cli");
             unknown.arn = "unknown".into();
-            unknown.access_key_id = std::env::var("AWS_ACCESS_KEY_ID").ok();
+            unknown.access_key_id = std::env::var(ACCESS_KEY_ENV).ok();
             if let Ok(Some(call)) = call_for(services, matches, &unknown).await {
                 audit_event(services, &unknown, &call, None, Some(&failure)).await;
             }

@@ -139,7 +139,10 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, matches!(cli.command, Command::Run(_)));
     // The vault engine is synchronous and runs its own threads: no async runtime.
     let cli = match cli {
-        Cli { command: Command::Vault(args), output, query, .. } => return vault::run(args, output, query.as_deref()),
+        Cli { command: Command::Vault(mut args), output, query, home, .. } => {
+            args.home = home;
+            return vault::run(args, output, query.as_deref());
+        }
         cli => cli,
     };
     // Several threads: scheduled jobs run side by side (up to the per-account limit).

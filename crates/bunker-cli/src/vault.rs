@@ -37,8 +37,30 @@ pub struct VaultArgs {
     /// in BUNKER_VAULT_PASSWORD. `init` creates it if it does not exist.
     #[arg(long, global = true, env = "BUNKER_VAULT_KEY_FILE", value_name = "FILE")]
     key_file: Option<PathBuf>,
+    /// A key of the service's key service in Bunker's home (a vault's `EncryptionKeyArn`,
+    /// `arn:aws:kms:…`), to open a service vault directly (check it, list it).
+    #[arg(long, global = true, value_name = "ARN", conflicts_with = "key_file")]
+    kms_key_arn: Option<String>,
+    /// Bunker's home, for `--kms-key-arn` (taken from the global `--home`).
+    #[arg(skip)]
+    pub home: Option<PathBuf>,
     #[command(subcommand)]
     command: VaultCommand,
+}
+
+/// The KEK of a key-service key in the home (the service's own vaults).
+fn kms_kek(home: Option<PathBuf>, arn: &str) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
+    let home = crate::home::resolve(home).map_err(Failure::Error)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Failure::Error(anyhow!("{e}")))?;
+    let kek = runtime.block_on(async {
+        let catalog = bunker_catalog::Catalog::open_file(&home.join(crate::home::CATALOG_FILE)).await?;
+        let master = bunker_core::security::MasterKey::load(&home)?;
+        let keys = bunker_core::security::kms::KeyService::new(catalog.clone(), master, std::sync::Arc::new(bunker_core::SystemClock));
+        let kek = keys.vault_kek(arn).await;
+        catalog.close().await;
+        Ok::<_, anyhow::Error>(kek?)
+    });
+    Ok(Box::new(kek.map_err(Failure::Error)?))
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,7 +275,10 @@ fn execute(args: VaultArgs, printer: &Printer<'_>) -> Outcome {
     if matches!(args.command, VaultCommand::Init) {
         return init(storage, repo, args.key_file.as_deref());
     }
-    let kek = kek(args.key_file.as_deref(), false)?;
+    let kek = match &args.kms_key_arn {
+        Some(arn) => kms_kek(args.home.clone(), arn)?,
+        None => kek(args.key_file.as_deref(), false)?,
+    };
     let mut vault = Vault::open(storage, kek.as_ref()).map_err(|e| match e {
         VaultError::NotFound { key: ObjectKey::Config } => {
             Failure::Error(anyhow!("no vault at `{repo}` (create one with `bunker vault init`)"))

@@ -67,9 +67,9 @@ fn bunker(home: &Path, now: &str, env: &[(String, String)], args: &[&str]) -> Ou
         "BUNKER_MASTER_KEY",
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
+        "BUNKER_ACCESS_KEY_ID",
+        "BUNKER_SECRET_ACCESS_KEY",
+        "BUNKER_SESSION_TOKEN",
     ] {
         c.env_remove(var);
     }
@@ -91,11 +91,11 @@ fn root_of(account: &str) -> Vec<(String, String)> {
 
 fn keys_env(access_key: &Value) -> Vec<(String, String)> {
     let mut env = vec![
-        ("AWS_ACCESS_KEY_ID".to_owned(), access_key["AccessKeyId"].as_str().unwrap().to_owned()),
-        ("AWS_SECRET_ACCESS_KEY".to_owned(), access_key["SecretAccessKey"].as_str().unwrap().to_owned()),
+        ("BUNKER_ACCESS_KEY_ID".to_owned(), access_key["AccessKeyId"].as_str().unwrap().to_owned()),
+        ("BUNKER_SECRET_ACCESS_KEY".to_owned(), access_key["SecretAccessKey"].as_str().unwrap().to_owned()),
     ];
     if let Some(token) = access_key["SessionToken"].as_str() {
-        env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
+        env.push(("BUNKER_SESSION_TOKEN".to_owned(), token.to_owned()));
     }
     env
 }

@@ -248,7 +248,8 @@ fn more_refusals_leave_the_catalog_alone() {
     home.fails(&["org", "delete-organizational-unit", "--organizational-unit-id", &ou], "OrganizationalUnitNotEmptyException", "DeleteOrganizationalUnit");
     home.fails(&["org", "create-account", "--account-name", "b", "--email", "A@example.com"], "DuplicateAccountException", "CreateAccount");
     home.fails(&["org", "create-organization"], "AlreadyInOrganizationException", "CreateOrganization");
-    home.fails(&["org", "create-policy", "--type", "SERVICE_CONTROL_POLICY", "--name", "scp", "--content", "{}"], "InvalidInputException", "CreatePolicy");
+    home.fails(&["org", "create-policy", "--type", "TAG_POLICY", "--name", "tags", "--content", "{}"], "InvalidInputException", "CreatePolicy");
+    home.fails(&["org", "create-policy", "--type", "SERVICE_CONTROL_POLICY", "--name", "scp", "--content", "{}"], "MalformedPolicyDocumentException", "CreatePolicy");
     home.fails(&["org", "describe-effective-policy", "--policy-type", "BACKUP_POLICY", "--target-id", MGMT], "EffectivePolicyNotFoundException", "DescribeEffectivePolicy");
 }
 
@@ -308,7 +309,7 @@ fn help_everywhere() {
     let top = home.run(&["--help"]);
     assert!(top.status.success());
     let top = String::from_utf8(top.stdout).unwrap();
-    assert_eq!(subcommands(&top), ["org", "demo", "backup", "resource", "run", "vault"]);
+    assert_eq!(subcommands(&top), ["org", "demo", "backup", "resource", "run", "vault", "iam", "sts", "kms", "audit"]);
     let org = String::from_utf8(home.run(&["org", "--help"]).stdout).unwrap();
     let names = subcommands(&org);
     assert_eq!(names.len(), 28, "{names:?}");

@@ -54,15 +54,16 @@ fn service_pass(home: &Home) {
     home.ok(&["run", "--fake-clock", "--start", &start.to_string(), "--until", &until.to_string()]);
 }
 
-/// `bunker vault check --read-data` on a service vault, with its account's key.
-fn check_vault(home: &Home, location: &Path, account: &str) {
-    let key = home.path().join("keys").join(format!("{account}.key"));
+/// `bunker vault check --read-data` on a service vault, with its key from the key service.
+fn check_vault(home: &Home, location: &Path, account: &str, region: &str) {
+    let vault = location.file_name().unwrap().to_str().unwrap();
+    let described = home.ok(&["backup", "describe-backup-vault", "--backup-vault-name", vault, "--account-id", account, "--region", region]);
+    let key = s(&described["EncryptionKeyArn"]);
     let out = home
         .command()
         .args(["vault", "check", "--read-data", "-r"])
         .arg(location)
-        .arg("--key-file")
-        .arg(&key)
+        .args(["--kms-key-arn", &key])
         .output()
         .unwrap();
     assert!(out.status.success(), "check of {}: {}{}", location.display(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -137,8 +138,8 @@ fn sigkill_copy_jobs_and_deletions() {
         eprintln!("round {round}: copy jobs {states:?}");
         let copied = jobs["CopyJobs"].as_array().unwrap().iter().any(|j| j["SourceRecoveryPointArn"] == rp.as_str() && j["State"] == "COMPLETED");
         expected_copies += usize::from(copied);
-        check_vault(&home, &main_dir, MEMBER);
-        check_vault(&home, &central_dir, CENTRAL);
+        check_vault(&home, &main_dir, MEMBER, "eu-west-1");
+        check_vault(&home, &central_dir, CENTRAL, "eu-central-1");
     }
     let in_central = home.ok(&["backup", "list-recovery-points-by-backup-vault", "--backup-vault-name", "central", "--account-id", CENTRAL, "--region", "eu-central-1"]);
     assert_eq!(in_central["RecoveryPoints"].as_array().unwrap().len(), expected_copies, "one copy per completed copy job");
@@ -157,7 +158,7 @@ fn sigkill_copy_jobs_and_deletions() {
             let status: Value = serde_json::from_slice(&out.stdout).unwrap();
             assert_eq!(status["Status"], "COMPLETED", "a deletion cut short is finished or was never begun: {status}");
         }
-        check_vault(&home, &main_dir, MEMBER);
+        check_vault(&home, &main_dir, MEMBER, "eu-west-1");
     }
 
     // Every copy restores, byte for byte, from the central vault alone (its source points

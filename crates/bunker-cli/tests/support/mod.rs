@@ -41,9 +41,9 @@ impl Home {
             "BUNKER_MASTER_KEY",
             "AWS_REGION",
             "AWS_DEFAULT_REGION",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
+            "BUNKER_ACCESS_KEY_ID",
+            "BUNKER_SECRET_ACCESS_KEY",
+            "BUNKER_SESSION_TOKEN",
         ] {
             c.env_remove(var);
         }
