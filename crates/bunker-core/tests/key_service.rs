@@ -257,16 +257,43 @@ async fn vaults_under_a_named_key_and_an_old_key_file() {
     w.keys.rotate_key_on_demand(&a, MEMBER_REGION, &key.key_id).await.unwrap();
     w.svc.vault_key_encryption_key(&a, MEMBER_REGION, "Named").await.unwrap();
 
-    // A home from before the key service: the account's key file becomes the first version
-    // of its default key, and the file goes.
+    // A home from before the key service: one key file per account, vaults in two Regions
+    // naming no real key. The file becomes the first version of the account's default key
+    // in both Regions, and goes; the old vaults open, and a new vault uses that key.
     let b = w.account("team-b").await;
     let file = w.dir.path().join("data").join("keys").join(format!("{b}.key"));
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     let old = bunker_vault::FileKek::generate(&file).unwrap();
-    let storage = Arc::new(bunker_vault::LocalStorage::new(w.dir.path().join("old-vault")));
-    bunker_vault::Vault::init(storage.clone(), &old, bunker_vault::InitOptions::default()).unwrap();
-    w.svc.create_backup_vault(&b, MEMBER_REGION, "Default", BTreeMap::new(), None).await.unwrap();
-    assert!(!file.exists());
-    let kek = w.svc.vault_key_encryption_key(&b, MEMBER_REGION, "Default").await.unwrap();
-    bunker_vault::Vault::open(storage, &kek).unwrap();
+    let mut tx = w.svc.catalog().write().await.unwrap();
+    for region in [MEMBER_REGION, CENTRAL_REGION] {
+        let location = w.dir.path().join("old").join(region);
+        bunker_vault::Vault::init(Arc::new(bunker_vault::LocalStorage::new(&location)), &old, bunker_vault::InitOptions::default()).unwrap();
+        tx.insert_vault(&bunker_catalog::BackupVault {
+            arn: format!("arn:aws:backup:{region}:{b}:backup-vault:Old"),
+            account_id: b.clone(),
+            region: region.into(),
+            name: "Old".into(),
+            location: location.display().to_string(),
+            encryption_key_arn: format!("arn:aws:kms:{region}:{b}:key/{b}-vault-key"),
+            creator_request_id: None,
+            tags: BTreeMap::new(),
+            created_at: w.clock.now(),
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    for region in [CENTRAL_REGION, MEMBER_REGION] {
+        let kek = w.svc.vault_key_encryption_key(&b, region, "Old").await.unwrap();
+        bunker_vault::Vault::open(Arc::new(bunker_vault::LocalStorage::new(w.dir.path().join("old").join(region))), &kek).unwrap();
+        assert!(!file.exists());
+    }
+    let new = w.svc.create_backup_vault(&b, MEMBER_REGION, "Default", BTreeMap::new(), None).await.unwrap();
+    assert_eq!(new.encryption_key_arn, w.keys.describe_key(&b, MEMBER_REGION, DEFAULT_BACKUP_ALIAS).await.unwrap().arn);
+    // The old vaults are under the default keys: their deletion alarms name them.
+    let default = w.keys.describe_key(&b, CENTRAL_REGION, DEFAULT_BACKUP_ALIAS).await.unwrap();
+    w.keys.schedule_key_deletion(&b, CENTRAL_REGION, &default.key_id, None).await.unwrap();
+    let alarms = w.keys.pending_deletion_alarms().await.unwrap();
+    assert_eq!(alarms.len(), 1, "{alarms:?}");
+    assert_eq!(alarms[0]["detail"]["BackupVaultArn"], format!("arn:aws:backup:{CENTRAL_REGION}:{b}:backup-vault:Old").as_str());
 }

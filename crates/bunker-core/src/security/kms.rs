@@ -1075,6 +1075,15 @@ impl KeyService {
     /// # Errors
     /// An unreadable key file; catalog failures.
     pub async fn default_backup_key(&self, account: &str, region: &str, legacy_key_file: Option<&Path>) -> SecurityResult<KmsKeyRow> {
+        // Usually it exists: a read, no write lock (vaults of old homes ask on every open).
+        {
+            let mut tx = self.catalog.read().await?;
+            if let Some(alias) = tx.kms_alias(account, region, DEFAULT_BACKUP_ALIAS).await?
+                && let Some(key) = tx.kms_key(&alias.key_arn).await?
+            {
+                return Ok(key);
+            }
+        }
         for attempt in 0..3 {
             let mut tx = self.catalog.write().await?;
             if let Some(alias) = tx.kms_alias(account, region, DEFAULT_BACKUP_ALIAS).await?
