@@ -2,9 +2,9 @@
 //!
 //! * 400 simulated days of a daily rule (deleted after 120 days) into a vault locked in
 //!   compliance mode (MinRetentionDays 100, MaxRetentionDays 400, ChangeableForDays 3).
-//!   Every day, every point younger than 100 days resists deletion and a shorter retention,
-//!   with and without the bypass, and the lock resists deletion and loosening once the
-//!   grace time is over; the vault cannot be deleted. Lifecycle deletes exactly what its
+//!   Every day, every point younger than 100 days resists deletion and a shorter retention
+//!   (every tenth day with the governance bypass too), and the lock resists deletion and
+//!   loosening once the grace time is over; the vault cannot be deleted. Lifecycle deletes exactly what its
 //!   dates say (120 points from day 120 on), and a point past 100 days may be deleted.
 //! * Governance mode: refused without the bypass, allowed with it; changeable at any time.
 //! * The grace time of compliance mode: changeable and removable until the lock date only.
