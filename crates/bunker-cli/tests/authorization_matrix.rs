@@ -172,9 +172,6 @@ fn build_world() -> World {
         &["org", "create-policy", "--name", "protect-backups", "--type", "SERVICE_CONTROL_POLICY", "--description", "reference guardrail", "--content", PROTECT_BACKUPS],
     );
     let scp_id = scp["Policy"]["PolicySummary"]["Id"].as_str().unwrap().to_owned();
-    for id in ou.values() {
-        ok(&home, T0, &mgmt, &["org", "attach-policy", "--policy-id", &scp_id, "--target-id", id]);
-    }
     ok(&home, T0, &mgmt, &["org", "register-delegated-administrator", "--account-id", D, "--service-principal", "backup.amazonaws.com"]);
 
     // Principals.
@@ -230,6 +227,11 @@ fn build_world() -> World {
     );
     let central = ok(&home, T0, &root_c, &[&["backup", "list-recovery-points-by-backup-vault", "--backup-vault-name", "central"][..], &in_c].concat());
     let central_point = central["RecoveryPoints"][0]["RecoveryPointArn"].as_str().expect("a copy in the central vault").to_owned();
+
+    // The guardrail goes on once the accounts are set up.
+    for id in ou.values() {
+        ok(&home, T0, &mgmt, &["org", "attach-policy", "--policy-id", &scp_id, "--target-id", id]);
+    }
 
     // Break-glass sessions, 10 days later, with MFA.
     for (account, admin_env, mfa, key) in [(A, &member_admin, &member_mfa, "break-glass@member"), (C, &central_admin, &central_mfa, "break-glass@central")] {

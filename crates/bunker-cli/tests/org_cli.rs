@@ -312,7 +312,7 @@ fn help_everywhere() {
     assert_eq!(subcommands(&top), ["org", "demo", "backup", "resource", "run", "vault", "iam", "sts", "kms", "audit"]);
     let org = String::from_utf8(home.run(&["org", "--help"]).stdout).unwrap();
     let names = subcommands(&org);
-    assert_eq!(names.len(), 28, "{names:?}");
+    assert_eq!(names.len(), 31, "{names:?}");
     for name in names.iter().map(|n| format!("org {n}")).chain(["demo".to_owned()]) {
         let args: Vec<&str> = name.split(' ').chain(["--help"]).collect();
         let out = home.run(&args);
