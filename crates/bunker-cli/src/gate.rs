@@ -174,6 +174,10 @@ pub async fn call_for(services: &Services, matches: &ArgMatches, caller: &Caller
     let mut args: BTreeMap<String, String> = BTreeMap::new();
     for id in sub_matches.ids() {
         let id = id.as_str();
+        // Where the home is and how to print are this process's business, not the call's.
+        if ["home", "output", "query", "verbose"].contains(&id) {
+            continue;
+        }
         if let Ok(Some(values)) = sub_matches.try_get_raw(id) {
             let values: Vec<String> = values.map(|v| v.to_string_lossy().into_owned()).collect();
             if !values.is_empty() {
@@ -238,6 +242,10 @@ pub async fn call_for(services: &Services, matches: &ArgMatches, caller: &Caller
             request.request_tags = crate::failure::string_map("--tags", tags.clone()).unwrap_or_default();
         }
         requests.push(request);
+    }
+    // Bypassing a governance-mode Vault Lock is a permission of its own (and needs MFA).
+    if args.get("bypass_governance_retention").is_some_and(|v| v == "true") {
+        requests.push(request_for(services, "backup:BypassGovernanceRetention", &resource, &account).await?);
     }
     // A copy asks the destination vault too: its access policy must let the caller in.
     if let Some(destination) = args.get("destination_backup_vault_arn") {

@@ -132,6 +132,9 @@ impl Security {
         if let Some(denied) = organizations_rule(caller, request, facts.as_ref()) {
             return Ok(denied);
         }
+        if let Some(denied) = mfa_rule(caller, request) {
+            return Ok(denied);
+        }
         // Identity policies.
         let mut identity: Vec<(String, String)> = Vec::new();
         match caller.identity_type {
@@ -273,6 +276,19 @@ fn organizations_rule(caller: &Caller, request: &AccessRequest, facts: Option<&O
             caller.account_id
         ),
         missing_context_values: Vec::new(),
+    })
+}
+
+/// Actions no policy can grant without MFA: bypassing a governance-mode Vault Lock.
+pub const MFA_ONLY_ACTIONS: &[&str] = &["backup:BypassGovernanceRetention"];
+
+fn mfa_rule(caller: &Caller, request: &AccessRequest) -> Option<Decision> {
+    let needs = MFA_ONLY_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(&request.action));
+    (needs && caller.mfa_authenticated != Some(true)).then(|| Decision {
+        eval_decision: EvalDecision::ImplicitDeny,
+        matched_statements: Vec::new(),
+        reason: format!("{} needs a session with MFA (sts get-session-token or assume-role with --token-code)", request.action),
+        missing_context_values: vec!["aws:MultiFactorAuthPresent".into()],
     })
 }
 
