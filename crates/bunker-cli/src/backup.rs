@@ -43,6 +43,10 @@ pub enum BackupCommand {
         /// An idempotency token.
         #[arg(long)]
         creator_request_id: Option<String>,
+        /// The key-service key that protects it (id, ARN or `alias/…`, in the vault's
+        /// account and Region) [default: the account's `alias/aws/backup`].
+        #[arg(long)]
+        encryption_key_arn: Option<String>,
     },
     /// Describe a backup vault.
     DescribeBackupVault {
@@ -381,9 +385,11 @@ pub async fn run(svc: &BackupService, place: &Place, command: BackupCommand) -> 
         C::RestoreTesting(cmd) => return restore_testing::run(svc, place, cmd).await,
         C::AccessPolicies(cmd) => return access_policies::run(svc, place, cmd).await,
         C::Guardrails(cmd) => return guardrails::run(svc, place, cmd).await,
-        C::CreateBackupVault { backup_vault_name, backup_vault_tags, creator_request_id } => {
+        C::CreateBackupVault { backup_vault_name, backup_vault_tags, creator_request_id, encryption_key_arn } => {
             let tags = tags("--backup-vault-tags", backup_vault_tags)?;
-            let v = svc.create_backup_vault(account, region, &backup_vault_name, tags, creator_request_id).await?;
+            let v = svc
+                .create_backup_vault_with_key(account, region, &backup_vault_name, tags, creator_request_id, encryption_key_arn)
+                .await?;
             pick(shape(&v), &["BackupVaultName", "BackupVaultArn", "CreationDate"])
         }
         C::DescribeBackupVault { backup_vault_name } => shape(&svc.describe_backup_vault(account, region, &backup_vault_name).await?),

@@ -46,8 +46,6 @@ pub struct Services {
     pub backup: BackupService,
     /// Principals, credentials, authorization, MFA.
     pub security: bunker_core::security::Security,
-    /// The home directory (the data directory of the services).
-    pub home: PathBuf,
 }
 
 /// Opens both services in the home [`resolve`] picks, on `clock`.
@@ -57,8 +55,7 @@ pub async fn open_services(flag: Option<PathBuf>, clock: Arc<dyn Clock>) -> anyh
     let security = bunker_core::security::Security::open(catalog.clone(), clock.clone(), &home)?;
     Ok(Services {
         orgs: Organizations::new(catalog.clone(), clock.clone()),
-        backup: BackupService::new(catalog, clock, home.clone()),
+        backup: BackupService::new(catalog, clock, home),
         security,
-        home,
     })
 }

@@ -79,7 +79,7 @@ fn keys_aliases_and_encryption_round_trips() {
     assert_eq!(home.ok(&kms(&["list-grants", "--key-id", &key_id]))["Grants"], serde_json::json!([]));
 
     home.ok(&kms(&["delete-alias", "--alias-name", "alias/app"]));
-    home.service_error(&kms(&["describe-key", "--key-id", "alias/app"]), "NoSuchEntityException", "DescribeKey");
+    home.service_error(&kms(&["describe-key", "--key-id", "alias/app"]), "NotFoundException", "DescribeKey");
 }
 
 #[test]

@@ -215,7 +215,7 @@ async fn deleting_a_members_key_leaves_only_the_central_copies() {
     w.clock.advance(SignedDuration::from_hours(24 * 8));
     let events = w.keys.apply_due().await.unwrap();
     assert_eq!(events.deleted, vec![a_key.arn.clone()]);
-    assert_eq!(w.keys.describe_key(&a, MEMBER_REGION, &a_key.arn).await.unwrap_err().code(), "NoSuchEntityException");
+    assert_eq!(w.keys.describe_key(&a, MEMBER_REGION, &a_key.arn).await.unwrap_err().code(), "NotFoundException");
     assert!(w.keys.pending_deletion_alarms().await.unwrap().is_empty());
 
     // A's recovery point: gone for good, and the error names the key.

@@ -247,7 +247,6 @@ impl BackupService {
     /// Whether `DeleteBackupVault` may delete the vault now that it holds `recovery_points`
     /// points: a locked vault goes only when empty (its lock goes with it), so the lock's
     /// points can never be lost with their vault.
-    #[allow(dead_code)] // DeleteBackupVault (backup/vaults.rs) calls it once wired
     pub(crate) async fn check_vault_deletable(&self, vault_arn: &str, recovery_points: i64) -> Result<()> {
         if recovery_points == 0 {
             return Ok(());

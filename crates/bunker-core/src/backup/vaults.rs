@@ -39,8 +39,9 @@ pub struct VaultDescription {
     pub creator_request_id: Option<String>,
     /// `NumberOfRecoveryPoints`.
     pub number_of_recovery_points: i64,
-    /// `Locked` (Vault Lock comes with the security layer).
-    pub locked: bool,
+    /// `Locked`, `MinRetentionDays`, `MaxRetentionDays`, `LockDate` (Vault Lock).
+    #[serde(flatten)]
+    pub lock: super::VaultLockFields,
     /// `VaultType`.
     pub vault_type: &'static str,
     /// Bunker: where the vault's data is.
@@ -198,11 +199,11 @@ impl BackupService {
         };
         tx.insert_vault(&row).await?;
         tx.commit().await?;
-        Ok(describe(&row, 0))
+        Ok(describe(&row, 0, super::VaultLockFields::default()))
     }
 }
 
-fn describe(v: &BackupVault, recovery_points: i64) -> VaultDescription {
+fn describe(v: &BackupVault, recovery_points: i64, lock: super::VaultLockFields) -> VaultDescription {
     VaultDescription {
         backup_vault_name: v.name.clone(),
         backup_vault_arn: v.arn.clone(),
@@ -210,7 +211,7 @@ fn describe(v: &BackupVault, recovery_points: i64) -> VaultDescription {
         creation_date: v.created_at,
         creator_request_id: v.creator_request_id.clone(),
         number_of_recovery_points: recovery_points,
-        locked: false,
+        lock,
         vault_type: "BACKUP_VAULT",
         location: v.location.clone(),
     }
@@ -229,7 +230,8 @@ impl BackupService {
     pub async fn describe_backup_vault(&self, account: &str, region: &str, name: &str) -> Result<VaultDescription> {
         let v = self.vault_row(account, region, name).await?;
         let n = self.catalog.read().await?.count_recovery_points_in_vault(&v.arn).await?;
-        Ok(describe(&v, n))
+        let lock = super::VaultLockFields::of(self.vault_lock_of(&v.arn).await?.as_ref());
+        Ok(describe(&v, n, lock))
     }
 
     /// `ListBackupVaults` of an account and region.
@@ -238,7 +240,8 @@ impl BackupService {
         let mut out = Vec::new();
         for v in tx.vaults(Some(account), Some(region)).await? {
             let n = tx.count_recovery_points_in_vault(&v.arn).await?;
-            out.push(describe(&v, n));
+            let lock = super::VaultLockFields::of(tx.vault_lock(&v.arn).await?.as_ref());
+            out.push(describe(&v, n, lock));
         }
         Ok(out)
     }
@@ -247,6 +250,9 @@ impl BackupService {
     /// vault's (empty) data stays on disk until removed by hand.
     pub async fn delete_backup_vault(&self, account: &str, region: &str, name: &str) -> Result<()> {
         let arn = vault_arn(region, account, name);
+        // A locked vault's points can never go with their vault.
+        let held = self.catalog.read().await?.count_recovery_points_in_vault(&arn).await?;
+        self.check_vault_deletable(&arn, held).await?;
         let mut tx = self.catalog.write().await?;
         if tx.vault(&arn).await?.is_none() {
             return Err(BackupError::ResourceNotFound(format!("Backup vault {name} does not exist")));

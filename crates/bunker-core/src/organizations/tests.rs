@@ -345,7 +345,7 @@ async fn policy_type_enable_and_disable() {
     assert_eq!(shown.policy_types, vec![shapes::PolicyTypeSummary { policy_type: PolicyType::Backup, status: "ENABLED".into() }]);
     assert_eq!(f.svc.list_roots().await.unwrap()[0], shown);
     f.fails("PolicyTypeAlreadyEnabledException", f.svc.enable_policy_type(&root, "BACKUP_POLICY")).await;
-    f.fails("InvalidInputException", f.svc.enable_policy_type(&root, "SERVICE_CONTROL_POLICY")).await;
+    f.fails("InvalidInputException", f.svc.enable_policy_type(&root, "TAG_POLICY")).await;
     f.fails("InvalidInputException", f.svc.enable_policy_type(&root, "NOPE")).await;
     f.fails("RootNotFoundException", f.svc.enable_policy_type("r-zzzz", "BACKUP_POLICY")).await;
 
@@ -460,7 +460,7 @@ async fn create_policy_refusals_that_need_no_document_check() {
         policy_type: policy_type.into(),
         content: "{}".into(),
     };
-    let err = f.fails("InvalidInputException", f.svc.create_policy(req("SERVICE_CONTROL_POLICY", "scp"))).await;
+    let err = f.fails("InvalidInputException", f.svc.create_policy(req("TAG_POLICY", "tags"))).await;
     assert!(err.to_string().contains("unsupported policy type"), "{err}");
     f.fails("InvalidInputException", f.svc.create_policy(req("NOT_A_TYPE", "x"))).await;
     f.fails("InvalidInputException", f.svc.create_policy(req("BACKUP_POLICY", ""))).await;
@@ -652,4 +652,39 @@ async fn aws_policy_vectors() {
     for file in files {
         run_vector(&file).await;
     }
+}
+
+#[tokio::test]
+async fn service_control_policies_keep_full_access_everywhere_until_replaced() {
+    let f = Fixture::with_org().await;
+    let root = f.svc.list_roots().await.unwrap().remove(0).id;
+    let before = f.svc.create_organizational_unit(&root, "before").await.unwrap().id;
+    f.svc.enable_policy_type(&root, "SERVICE_CONTROL_POLICY").await.unwrap();
+    let after = f.svc.create_organizational_unit(&root, "after").await.unwrap().id;
+    // AWS's FullAWSAccess on the root, the OUs made before and after, and the accounts.
+    for target in [root.as_str(), before.as_str(), after.as_str(), MGMT] {
+        let attached = f.svc.list_policies_for_target(target, "SERVICE_CONTROL_POLICY").await.unwrap();
+        assert_eq!(attached.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["p-FullAWSAccess"], "{target}");
+    }
+    // The last SCP of a target stays; once another is attached, it may go.
+    f.fails("ConstraintViolationException", f.svc.detach_policy("p-FullAWSAccess", &after)).await;
+    let deny = CreatePolicy {
+        name: "no-deletes".into(),
+        description: String::new(),
+        policy_type: "SERVICE_CONTROL_POLICY".into(),
+        content: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"backup:Delete*","Resource":"*"}]}"#.into(),
+    };
+    let deny = f.svc.create_policy(deny).await.unwrap().summary.id;
+    f.svc.attach_policy(&deny, &after).await.unwrap();
+    f.svc.detach_policy("p-FullAWSAccess", &after).await.unwrap();
+    // AWS-managed policies cannot be changed or deleted; SCPs name no principals.
+    f.fails("AccessDeniedException", f.svc.delete_policy("p-FullAWSAccess")).await;
+    let with_principal = CreatePolicy {
+        name: "bad".into(),
+        description: String::new(),
+        policy_type: "SERVICE_CONTROL_POLICY".into(),
+        content: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#.into(),
+    };
+    let err = f.fails("MalformedPolicyDocumentException", f.svc.create_policy(with_principal)).await;
+    assert!(err.to_string().contains("Statement[0].Principal"), "{err}");
 }

@@ -24,6 +24,12 @@ pub enum SecurityError {
     /// A name already used.
     #[error("{0}")]
     EntityAlreadyExists(String),
+    /// KMS: a key, alias or grant that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// KMS: an alias already used.
+    #[error("{0}")]
+    AlreadyExists(String),
     /// A parameter with a wrong value (an invalid ARN, a waiting period out of range).
     #[error("{0}")]
     InvalidParameterValue(String),
@@ -54,6 +60,8 @@ impl SecurityError {
             Self::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
             Self::NoSuchEntity(_) => "NoSuchEntityException",
             Self::EntityAlreadyExists(_) => "EntityAlreadyExistsException",
+            Self::NotFound(_) => "NotFoundException",
+            Self::AlreadyExists(_) => "AlreadyExistsException",
             Self::InvalidParameterValue(_) => "InvalidParameterValueException",
             Self::InvalidAuthenticationCode(_) => "InvalidAuthenticationCodeException",
             Self::KmsInvalidState(_) => "KMSInvalidStateException",

@@ -290,7 +290,7 @@ pub fn default_key_policy(account: &str) -> String {
 }
 
 fn not_found(what: &str) -> SecurityError {
-    SecurityError::NoSuchEntity(format!("Key '{what}' does not exist"))
+    SecurityError::NotFound(format!("Key '{what}' does not exist"))
 }
 
 fn invalid(message: impl Into<String>) -> SecurityError {
@@ -428,7 +428,7 @@ impl KeyService {
             };
             if resource.starts_with("alias/") {
                 let alias = tx.kms_alias(arn_account, arn_region, resource).await?;
-                alias.ok_or_else(|| SecurityError::NoSuchEntity(format!("Alias '{key_id}' is not found.")))?.key_arn
+                alias.ok_or_else(|| SecurityError::NotFound(format!("Alias '{key_id}' is not found.")))?.key_arn
             } else if resource.starts_with("key/") {
                 key_id.to_owned()
             } else {
@@ -437,7 +437,7 @@ impl KeyService {
         } else if key_id.starts_with("alias/") {
             let alias = tx.kms_alias(account, region, key_id).await?;
             let Some(alias) = alias else {
-                return Err(SecurityError::NoSuchEntity(format!("Alias '{}' is not found.", alias_arn(region, account, key_id))));
+                return Err(SecurityError::NotFound(format!("Alias '{}' is not found.", alias_arn(region, account, key_id))));
             };
             alias.key_arn
         } else if key_id.is_empty() {
@@ -568,7 +568,7 @@ impl KeyService {
         };
         match tx.insert_kms_alias(&row).await {
             Err(CatalogError::Duplicate(_)) => {
-                return Err(SecurityError::EntityAlreadyExists(format!(
+                return Err(SecurityError::AlreadyExists(format!(
                     "An alias with the name {} already exists",
                     alias_arn(region, account, alias_name)
                 )));
@@ -609,7 +609,7 @@ impl KeyService {
     pub async fn delete_alias(&self, account: &str, region: &str, alias_name: &str) -> SecurityResult<()> {
         let mut tx = self.catalog.write().await?;
         if !tx.delete_kms_alias(account, region, alias_name).await? {
-            return Err(SecurityError::NoSuchEntity(format!("Alias '{}' is not found.", alias_arn(region, account, alias_name))));
+            return Err(SecurityError::NotFound(format!("Alias '{}' is not found.", alias_arn(region, account, alias_name))));
         }
         tx.commit().await?;
         Ok(())
@@ -736,7 +736,7 @@ impl KeyService {
         let mut tx = self.catalog.write().await?;
         let key = self.resolve(&mut tx, account, region, key_id).await?;
         if !tx.delete_kms_grant(&key.arn, grant_id).await? {
-            return Err(SecurityError::NoSuchEntity(format!("Grant ID {grant_id} not found")));
+            return Err(SecurityError::NotFound(format!("Grant ID {grant_id} not found")));
         }
         tx.commit().await?;
         Ok(())
@@ -1195,7 +1195,7 @@ impl KeyService {
     ///
     /// # Errors
     /// [`SecurityError::KmsInvalidState`] for a key disabled, pending deletion or deleted;
-    /// [`SecurityError::NoSuchEntity`] for an unknown key; catalog failures.
+    /// [`SecurityError::NotFound`] for an unknown key; catalog failures.
     pub async fn vault_kek(&self, key_arn: &str) -> SecurityResult<bunker_vault::VersionedKek> {
         let mut tx = self.catalog.read().await?;
         let key = tx.kms_key(key_arn).await?.ok_or_else(|| not_found(key_arn))?;
@@ -1358,7 +1358,7 @@ mod tests {
         assert!(svc.apply_due().await.unwrap().deleted.is_empty());
         clock.advance(SignedDuration::from_hours(2));
         assert_eq!(svc.apply_due().await.unwrap().deleted, vec![key.arn.clone()]);
-        assert_eq!(svc.describe_key(ACCOUNT, REGION, &key.key_id).await.unwrap_err().code(), "NoSuchEntityException");
+        assert_eq!(svc.describe_key(ACCOUNT, REGION, &key.key_id).await.unwrap_err().code(), "NotFoundException");
         assert!(svc.list_keys(ACCOUNT, REGION).await.unwrap().is_empty());
         assert!(svc.decrypt(ACCOUNT, REGION, &blob, &BTreeMap::new(), None).await.is_err());
         assert!(svc.vault_kek(&key.arn).await.unwrap_err().to_string().contains("deleted"));
@@ -1370,15 +1370,15 @@ mod tests {
         let key = svc.create_key(ACCOUNT, REGION, CreateKey::default()).await.unwrap();
         let other = svc.create_key(ACCOUNT, REGION, CreateKey::default()).await.unwrap();
         svc.create_alias(ACCOUNT, REGION, "alias/app", &key.key_id).await.unwrap();
-        assert_eq!(svc.create_alias(ACCOUNT, REGION, "alias/app", &other.key_id).await.unwrap_err().code(), "EntityAlreadyExistsException");
+        assert_eq!(svc.create_alias(ACCOUNT, REGION, "alias/app", &other.key_id).await.unwrap_err().code(), "AlreadyExistsException");
         assert_eq!(svc.create_alias(ACCOUNT, REGION, "alias/aws/x", &other.key_id).await.unwrap_err().code(), "InvalidParameterValueException");
         assert_eq!(svc.create_alias(ACCOUNT, REGION, "app", &other.key_id).await.unwrap_err().code(), "InvalidParameterValueException");
         for id in [key.key_id.clone(), key.arn.clone(), "alias/app".into(), alias_arn(REGION, ACCOUNT, "alias/app")] {
             assert_eq!(svc.describe_key(ACCOUNT, REGION, &id).await.unwrap().arn, key.arn, "{id}");
         }
         // Scoped: not found from another Region (the ARN still names it).
-        assert_eq!(svc.describe_key(ACCOUNT, "us-east-1", "alias/app").await.unwrap_err().code(), "NoSuchEntityException");
-        assert_eq!(svc.describe_key(ACCOUNT, "us-east-1", &key.key_id).await.unwrap_err().code(), "NoSuchEntityException");
+        assert_eq!(svc.describe_key(ACCOUNT, "us-east-1", "alias/app").await.unwrap_err().code(), "NotFoundException");
+        assert_eq!(svc.describe_key(ACCOUNT, "us-east-1", &key.key_id).await.unwrap_err().code(), "NotFoundException");
         assert_eq!(svc.describe_key("222222222222", "us-east-1", &key.arn).await.unwrap().arn, key.arn);
 
         let aliases = svc.list_aliases(ACCOUNT, REGION, Some(&key.arn)).await.unwrap();
@@ -1386,7 +1386,7 @@ mod tests {
         assert_eq!((aliases[0].alias_name.as_str(), aliases[0].target_key_id.as_str()), ("alias/app", key.key_id.as_str()));
         assert!(svc.list_aliases(ACCOUNT, REGION, Some(&other.key_id)).await.unwrap().is_empty());
         svc.delete_alias(ACCOUNT, REGION, "alias/app").await.unwrap();
-        assert_eq!(svc.delete_alias(ACCOUNT, REGION, "alias/app").await.unwrap_err().code(), "NoSuchEntityException");
+        assert_eq!(svc.delete_alias(ACCOUNT, REGION, "alias/app").await.unwrap_err().code(), "NotFoundException");
         assert_eq!(svc.list_keys(ACCOUNT, REGION).await.unwrap().len(), 2);
 
         // Grants and the default policy.
