@@ -42,6 +42,10 @@ fn summary(total: &TickReport, from: Timestamp, to: Timestamp) -> Value {
         "CopyJobsRun": total.copy_jobs_run,
         "LifecycleChanges": total.lifecycle_changes,
         "RestoreTestsRun": total.restore_tests_run,
+        "KeysRotated": total.keys_rotated,
+        "KeysDeleted": total.keys_deleted,
+        "KeyAlarms": total.key_alarms,
+        "AuditDigests": total.audit_digests,
     })
 }
 

@@ -74,6 +74,14 @@ pub struct TickReport {
     pub lifecycle_changes: usize,
     /// Restore tests that ran.
     pub restore_tests_run: usize,
+    /// Keys given a new version (yearly rotation).
+    pub keys_rotated: usize,
+    /// Keys deleted at the end of their waiting period.
+    pub keys_deleted: usize,
+    /// Vaults whose key is pending deletion (an alarm each, every pass).
+    pub key_alarms: usize,
+    /// Signed digests added to the audit trail.
+    pub audit_digests: usize,
 }
 
 impl TickReport {
@@ -82,6 +90,10 @@ impl TickReport {
         self.plans_changed += o.plans_changed;
         self.jobs_created += o.jobs_created;
         self.jobs_run += o.jobs_run;
+        self.keys_rotated += o.keys_rotated;
+        self.keys_deleted += o.keys_deleted;
+        self.key_alarms += o.key_alarms;
+        self.audit_digests += o.audit_digests;
         self.copy_jobs_run += o.copy_jobs_run;
         self.lifecycle_changes += o.lifecycle_changes;
         self.restore_tests_run += o.restore_tests_run;
@@ -418,7 +430,24 @@ impl Scheduler {
         let copy_jobs_run = self.svc.run_copy_jobs().await?;
         let lifecycle_changes = self.svc.apply_lifecycle().await?;
         let restore_tests_run = self.svc.run_restore_tests().await?;
-        Ok(TickReport { plans_changed, jobs_created, jobs_run, copy_jobs_run, lifecycle_changes, restore_tests_run })
+        // Keys and the audit trail must not stop backups: a failure here is logged and
+        // retried next pass.
+        let security = self.svc.security_pass().await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "key service / audit digest pass failed");
+            Default::default()
+        });
+        Ok(TickReport {
+            plans_changed,
+            jobs_created,
+            jobs_run,
+            copy_jobs_run,
+            lifecycle_changes,
+            restore_tests_run,
+            keys_rotated: security.keys_rotated,
+            keys_deleted: security.keys_deleted,
+            key_alarms: security.key_alarms,
+            audit_digests: security.digests_written,
+        })
     }
 
     /// The next instant after `after` when something is due: a rule fires, a recovery
@@ -432,7 +461,8 @@ impl Scheduler {
         drop(tx);
         let next_lifecycle = self.svc.next_lifecycle_event(after).await?;
         let next_restore_test = self.svc.next_restore_test_event(after).await?;
-        Ok(next_rule.into_iter().chain(next_deletion).chain(next_lifecycle).chain(next_restore_test).min())
+        let next_key = self.svc.next_key_event(after).await?;
+        Ok(next_rule.into_iter().chain(next_deletion).chain(next_lifecycle).chain(next_restore_test).chain(next_key).min())
     }
 
     /// Moves `clock` from event to event until `until`, ticking at each: months of

@@ -268,3 +268,52 @@ impl BackupService {
         Ok(())
     }
 }
+
+/// What the key service and the audit trail did in one scheduler pass.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SecurityPass {
+    pub keys_rotated: usize,
+    pub keys_deleted: usize,
+    pub key_alarms: usize,
+    pub digests_written: usize,
+}
+
+/// How often the audit trail gets a signed digest when calls are few.
+const DIGEST_INTERVAL: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
+impl BackupService {
+    /// The security work that falls due with time: key rotations and deletions, the alarm
+    /// for vaults whose key is pending deletion, and the hourly signed digest of the audit
+    /// trail.
+    pub(crate) async fn security_pass(&self) -> Result<SecurityPass> {
+        let keys = self.key_service()?;
+        let events = keys.apply_due().await.map_err(|e| BackupError::DependencyFailure(e.to_string()))?;
+        for arn in &events.deleted {
+            tracing::warn!(key = %arn, "key deleted: its material is destroyed; vaults under it cannot be read any more");
+        }
+        let alarms = keys.pending_deletion_alarms().await.map_err(|e| BackupError::DependencyFailure(e.to_string()))?;
+        let master = crate::security::MasterKey::load(&self.data_dir).map_err(|e| BackupError::DependencyFailure(e.to_string()))?;
+        let trail = crate::security::audit::AuditTrail::new(self.catalog.clone(), master, self.clock.clone());
+        let (last, head) = {
+            let mut tx = self.catalog.read().await?;
+            (tx.last_audit_digest().await?, tx.audit_head().await?.0)
+        };
+        // Only when calls came since the last digest, and at most hourly.
+        let due = match &last {
+            Some(d) => head > d.last_event_seq && jiff::Timestamp::from_microsecond(d.created_at).is_ok_and(|at| self.now() >= at + DIGEST_INTERVAL),
+            None => head > 0,
+        };
+        let mut digests_written = 0;
+        if due {
+            trail.write_digest().await.map_err(|e| BackupError::DependencyFailure(e.to_string()))?;
+            digests_written = 1;
+        }
+        Ok(SecurityPass { keys_rotated: events.rotated.len(), keys_deleted: events.deleted.len(), key_alarms: alarms.len(), digests_written })
+    }
+
+    /// The next key deletion after `after` (a scheduler event).
+    pub(crate) async fn next_key_event(&self, after: jiff::Timestamp) -> Result<Option<jiff::Timestamp>> {
+        let pending = self.catalog.read().await?.kms_keys_in_state("PendingDeletion").await?;
+        Ok(pending.into_iter().filter_map(|k| k.deletion_date).filter(|d| *d > after).min())
+    }
+}
