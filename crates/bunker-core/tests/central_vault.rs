@@ -188,6 +188,17 @@ impl World {
         }
     }
 
+    /// Destroys `account`'s default backup key in the member Region for good: scheduled for
+    /// deletion with the shortest window, then the clock passes the deletion date and the
+    /// key service destroys the key material.
+    async fn destroy_backup_key(&self, account: &str) {
+        let keys = self.svc.key_service().unwrap();
+        let scheduled = keys.schedule_key_deletion(account, MEMBER_REGION, "alias/aws/backup", Some(7)).await.unwrap();
+        self.clock.advance(SignedDuration::from_hours(24 * 8));
+        let events = keys.apply_due().await.unwrap();
+        assert!(events.deleted.contains(&scheduled.key_id), "{events:?}");
+    }
+
     async fn vault_points(&self, account: &str, region: &str, vault: &str) -> Vec<RecoveryPoint> {
         let mut out = Vec::new();
         let mut next_token: Option<String> = None;
@@ -351,7 +362,9 @@ async fn ten_days_into_a_central_vault_in_another_region() {
     }
     w.svc.delete_backup_vault(&a, MEMBER_REGION, "Default").await.unwrap();
     std::fs::remove_dir_all(&a_vault.location).unwrap();
-    std::fs::remove_file(w.dir.path().join("data").join("keys").join(format!("{a}.key"))).unwrap();
+    // A's key material is destroyed (the copies' central retention of a year is not
+    // reached by the eight days this moves the clock).
+    w.destroy_backup_key(&a).await;
 
     eprintln!("A deleted in {:?}", started.elapsed());
     let started = std::time::Instant::now();
@@ -500,7 +513,9 @@ async fn on_demand_copies_and_missing_destinations() {
     // The copy restores once A's data and key are gone.
     let a_vault = w.svc.describe_backup_vault(&a, MEMBER_REGION, "Default").await.unwrap();
     std::fs::remove_dir_all(&a_vault.location).unwrap();
-    std::fs::remove_file(w.dir.path().join("data").join("keys").join(format!("{a}.key"))).unwrap();
+    // The copy's 90 days are not reached by the eight days this moves the clock.
+    w.destroy_backup_key(&a).await;
+    assert!(w.svc.vault_key_encryption_key(&a, MEMBER_REGION, "Default").await.is_err(), "A's vault still opens");
     let target = w.dir.path().join("restored");
     let r = w
         .svc
@@ -554,12 +569,13 @@ async fn copy_jobs_left_running_by_a_stopped_process_are_retried_or_failed() {
     // The killed attempt got as far as the engine's copy (data and manifest in C's vault)
     // but not the catalog write.
     let source = w.svc.catalog().read().await.unwrap().recovery_point(&rp).await.unwrap().unwrap();
-    let open = |account: &str, location: &str| {
-        let kek = bunker_vault::FileKek::load(w.dir.path().join("data").join("keys").join(format!("{account}.key"))).unwrap();
-        bunker_vault::Vault::open(Arc::new(bunker_vault::LocalStorage::new(location)), &kek).unwrap()
+    let open = |kek: &bunker_vault::VersionedKek, location: &str| {
+        bunker_vault::Vault::open(Arc::new(bunker_vault::LocalStorage::new(location)), kek).unwrap()
     };
-    let from = open(&a, &w.svc.describe_backup_vault(&a, MEMBER_REGION, "Default").await.unwrap().location);
-    let to = open(&c, &w.svc.describe_backup_vault(&c, CENTRAL_REGION, "central").await.unwrap().location);
+    let a_kek = w.svc.vault_key_encryption_key(&a, MEMBER_REGION, "Default").await.unwrap();
+    let c_kek = w.svc.vault_key_encryption_key(&c, CENTRAL_REGION, "central").await.unwrap();
+    let from = open(&a_kek, &w.svc.describe_backup_vault(&a, MEMBER_REGION, "Default").await.unwrap().location);
+    let to = open(&c_kek, &w.svc.describe_backup_vault(&c, CENTRAL_REGION, "central").await.unwrap().location);
     let first = bunker_vault::copy(&from, source.snapshot_id.parse().unwrap(), &to).unwrap();
     assert!(!first.already_present);
     drop((from, to));

@@ -27,7 +27,7 @@ use bunker_core::backup::{
 };
 use bunker_core::{Clock, CreateAccount, CreateOrganization, ManualClock, Organizations};
 use bunker_testkit::noise;
-use bunker_vault::{CheckOptions, FileKek, LocalStorage, NoProgress, Progress, SnapshotId, Vault};
+use bunker_vault::{CheckOptions, LocalStorage, NoProgress, Progress, SnapshotId, Vault};
 use jiff::{SignedDuration, Timestamp};
 
 const REGION: &str = "eu-west-1";
@@ -94,7 +94,7 @@ impl World {
     /// The account's `Default` vault, opened as an operator would (blocking).
     async fn open_vault(&self, account: &str) -> Vault {
         let location = self.svc.describe_backup_vault(account, REGION, "Default").await.unwrap().location;
-        let kek = FileKek::load(self.root.join("data/keys").join(format!("{account}.key"))).unwrap();
+        let kek = self.svc.vault_key_encryption_key(account, REGION, "Default").await.unwrap();
         Vault::open(Arc::new(LocalStorage::new(&location)), &kek).unwrap()
     }
 

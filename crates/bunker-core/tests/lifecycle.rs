@@ -22,7 +22,7 @@ use bunker_core::backup::{BackupService, RecoveryPoint, RegisterResource, Schedu
 use bunker_core::{Clock, CreateAccount, CreateOrganization, ManualClock, Organizations};
 use bunker_policy::plan::Lifecycle;
 use bunker_testkit::noise;
-use bunker_vault::{CheckOptions, FileKek, LocalStorage, NoProgress, Vault};
+use bunker_vault::{CheckOptions, LocalStorage, NoProgress, Vault};
 use jiff::{SignedDuration, Timestamp};
 
 const REGION: &str = "eu-west-1";
@@ -117,8 +117,8 @@ impl World {
 
     /// Opens a repository as an operator would, checks every byte, and returns how many
     /// snapshots it holds.
-    fn check(&self, repo: &Path) -> usize {
-        let kek = FileKek::load(self.root.join("data/keys").join(format!("{}.key", self.account))).unwrap();
+    async fn check(&self, repo: &Path) -> usize {
+        let kek = self.svc.vault_key_encryption_key(&self.account, REGION, "Default").await.unwrap();
         let v = Vault::open(Arc::new(LocalStorage::new(repo)), &kek).unwrap();
         let report = v.check(&CheckOptions { read_data: true, threads: Some(2) }, &NoProgress).unwrap();
         assert!(report.problems.is_empty(), "{}: {:?}", repo.display(), report.problems);
@@ -234,8 +234,8 @@ async fn four_hundred_days_of_a_daily_rule_through_warm_cold_and_deletion() {
             assert_eq!(rp.storage_class, if cold_now { "COLD" } else { "WARM" }, "day {checkpoint}, point of day {k}");
         }
         // The repositories hold exactly these snapshots and check clean, every byte read.
-        assert_eq!(w.check(&w.warm_repo()), warm, "day {checkpoint}: warm snapshots");
-        assert_eq!(w.check(&w.cold_repo()), cold, "day {checkpoint}: cold snapshots");
+        assert_eq!(w.check(&w.warm_repo()).await, warm, "day {checkpoint}: warm snapshots");
+        assert_eq!(w.check(&w.cold_repo()).await, cold, "day {checkpoint}: cold snapshots");
         sizes.insert(checkpoint.into(), (dir_size(&w.warm_repo().join("data")), dir_size(&w.cold_repo().join("data"))));
         // The oldest point left restores byte for byte from where it is, and so does the
         // newest.
@@ -321,11 +321,11 @@ async fn update_recovery_point_lifecycle_and_delete_recovery_point() {
     assert_eq!(err.code(), "ResourceNotFoundException");
     w.svc.delete_recovery_point("Default", &a).await.unwrap();
     assert_eq!(w.svc.describe_recovery_point(&a).await.unwrap_err().code(), "ResourceNotFoundException");
-    assert_eq!(w.check(&w.cold_repo()), 0);
-    assert_eq!(w.check(&w.warm_repo()), 1);
+    assert_eq!(w.check(&w.cold_repo()).await, 0);
+    assert_eq!(w.check(&w.warm_repo()).await, 1);
     assert_eq!(w.restore(&b, "b-warm").await, day_data(1));
     w.svc.delete_recovery_point("Default", &b).await.unwrap();
-    assert_eq!(w.check(&w.warm_repo()), 0);
+    assert_eq!(w.check(&w.warm_repo()).await, 0);
     assert!(w.points().await.is_empty());
     let err = w.svc.delete_recovery_point("Default", &b).await.unwrap_err();
     assert_eq!(err.code(), "ResourceNotFoundException");
@@ -341,7 +341,7 @@ async fn a_deletion_or_move_cut_short_by_a_crash_is_finished_by_the_next_pass() 
         arns.push(w.backup_now(None).await);
     }
     let (a, b, c, d) = (&arns[0], &arns[1], &arns[2], &arns[3]);
-    let kek = FileKek::load(w.root.join("data/keys").join(format!("{}.key", w.account))).unwrap();
+    let kek = w.svc.vault_key_encryption_key(&w.account, REGION, "Default").await.unwrap();
     let warm = Vault::open(Arc::new(LocalStorage::new(w.warm_repo())), &kek).unwrap();
 
     // Killed after marking `a` and `b` DELETING (committed); for `b`, also after its
@@ -369,7 +369,7 @@ async fn a_deletion_or_move_cut_short_by_a_crash_is_finished_by_the_next_pass() 
     let req = StartRestoreJob { recovery_point_arn: a.clone(), metadata: [("Path".to_owned(), w.root.join("r").display().to_string())].into(), ..Default::default() };
     assert_eq!(w.svc.start_restore_job(req).await.unwrap_err().code(), "InvalidRequestException");
     assert_eq!(w.svc.update_recovery_point_lifecycle(a, lifecycle(None, None)).await.unwrap_err().code(), "InvalidRequestException");
-    assert_eq!(w.check(&w.warm_repo()), 3, "a, c and d still in warm");
+    assert_eq!(w.check(&w.warm_repo()).await, 3, "a, c and d still in warm");
 
     // A fresh service (a restarted process) on the same catalog and data.
     let catalog = Catalog::open_file(&w.root.join("catalog.db")).await.unwrap();
@@ -383,8 +383,8 @@ async fn a_deletion_or_move_cut_short_by_a_crash_is_finished_by_the_next_pass() 
     assert!(tx.recovery_points_deleting(100).await.unwrap().is_empty());
     assert!(tx.warm_leftovers(100).await.unwrap().is_empty());
     drop(tx);
-    assert_eq!(w.check(&w.warm_repo()), 1, "only d in warm");
-    assert_eq!(w.check(&w.cold_repo()), 1, "only c in cold");
+    assert_eq!(w.check(&w.warm_repo()).await, 1, "only d in warm");
+    assert_eq!(w.check(&w.cold_repo()).await, 1, "only c in cold");
     assert_eq!(w.restore(c, "c").await, day_data(2));
     assert_eq!(w.restore(d, "d").await, day_data(3));
     // A second pass has nothing to do.

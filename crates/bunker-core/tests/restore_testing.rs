@@ -22,7 +22,7 @@ use bunker_catalog::Catalog;
 use bunker_connectors::Source;
 use bunker_core::backup::{BackupService, RegisterResource, StartBackupJob, pick_recovery_point};
 use bunker_core::{CreateAccount, CreateOrganization, ManualClock, Organizations, Scheduler};
-use bunker_vault::{FileKek, LocalStorage, ObjectKey, Vault};
+use bunker_vault::{LocalStorage, ObjectKey, Vault};
 use jiff::{SignedDuration, Timestamp};
 use sqlx::Connection;
 
@@ -44,10 +44,10 @@ async fn change(files: &Path, db: &Path, day: i64) {
 }
 
 /// Flips one byte inside the sealed chunk of `file` in the recovery point's snapshot.
-async fn corrupt_chunk_of(svc: &BackupService, data: &Path, account: &str, resource_arn: &str, file: &str) -> String {
+async fn corrupt_chunk_of(svc: &BackupService, account: &str, resource_arn: &str, file: &str) -> String {
     let rp = svc.catalog().read().await.unwrap().recovery_points_by_resource(resource_arn, None, 1).await.unwrap().remove(0);
     let location = svc.describe_backup_vault(account, REGION, "Default").await.unwrap().location;
-    let kek = FileKek::load(data.join("keys").join(format!("{account}.key"))).unwrap();
+    let kek = svc.vault_key_encryption_key(account, REGION, "Default").await.unwrap();
     let storage = LocalStorage::new(&location);
     let vault = Vault::open(Arc::new(LocalStorage::new(&location)), &kek).unwrap();
     let entry = vault.ls(rp.snapshot_id.parse().unwrap(), None).unwrap().into_iter().find(|e| e.path.ends_with(file)).unwrap();
@@ -177,7 +177,7 @@ async fn weekly_restore_tests_validate_and_catch_a_corrupted_chunk() {
     assert!(a.created_at <= firing && a.created_at >= firing - SignedDuration::from_hours(24 * 7));
 
     // A corrupted chunk of a file every later recovery point keeps: the next test fails.
-    let corrupted_rp = corrupt_chunk_of(&svc, &data, &account, &dir_arn, "day-01.txt").await;
+    let corrupted_rp = corrupt_chunk_of(&svc, &account, &dir_arn, "day-01.txt").await;
     let report = scheduler.run_until(&clock, start + SignedDuration::from_hours(24 * 56 + 7)).await.unwrap();
     assert_eq!(report.restore_tests_run, 2, "{report:?}");
     let jobs = svc.list_restore_jobs_by_restore_testing_plan(&account, REGION, "weekly", Some(2)).await.unwrap();
