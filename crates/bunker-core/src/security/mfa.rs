@@ -94,12 +94,12 @@ impl Security {
         }
         let t = self.device_totp(&device)?;
         let now = u64::try_from(self.now().as_second()).unwrap_or(0) / STEP_SECONDS;
-        let consecutive = (now.saturating_sub(2)..=now + 1)
-            .any(|s| t.generate(s * STEP_SECONDS) == code1 && t.generate((s + 1) * STEP_SECONDS) == code2);
-        if !consecutive {
-            return Err(SecurityError::InvalidAuthenticationCode("Authentication code for device is not valid.".into()));
-        }
-        tx.enable_mfa_device(serial, &user.arn, i64::try_from(now + 1).unwrap_or(i64::MAX)).await?;
+        let second = (now.saturating_sub(2)..=now + 1)
+            .find(|s| t.generate(s * STEP_SECONDS) == code1 && t.generate((s + 1) * STEP_SECONDS) == code2)
+            .map(|s| s + 1)
+            .ok_or_else(|| SecurityError::InvalidAuthenticationCode("Authentication code for device is not valid.".into()))?;
+        // Both codes are used up.
+        tx.enable_mfa_device(serial, &user.arn, i64::try_from(second).unwrap_or(i64::MAX)).await?;
         tx.commit().await?;
         Ok(())
     }
