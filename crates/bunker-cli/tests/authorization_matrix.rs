@@ -146,6 +146,8 @@ struct World {
     member_point: String,
     central_point: String,
     staging_point: String,
+    /// The central account's admin: credentials, MFA serial and seed (for new sessions).
+    central_mfa: (Vec<(String, String)>, String, String),
 }
 
 fn build_world() -> World {
@@ -241,6 +243,8 @@ fn build_world() -> World {
         let session = ok(&home, T1, admin_env, &["sts", "assume-role", "--role-arn", &role, "--role-session-name", "glass", "--serial-number", &serial, "--token-code", &code]);
         principals.insert(key.to_owned(), keys_env(&session["Credentials"]));
     }
+    let (serial, seed) = central_mfa.clone().unwrap();
+    let central_mfa = (central_admin.clone(), serial, seed);
     principals.insert("member-admin".into(), member_admin);
     principals.insert("member-operator".into(), operator);
     principals.insert("central-admin".into(), central_admin);
@@ -248,7 +252,17 @@ fn build_world() -> World {
     principals.insert("management".into(), root_of(M));
     principals.insert("delegated-admin".into(), delegated);
     principals.insert("outside".into(), outside);
-    World { dir, org_id, scp_id, ou, principals, member_point: points["Default"].clone(), central_point, staging_point: points["Staging"].clone() }
+    World {
+        dir,
+        org_id,
+        scp_id,
+        ou,
+        principals,
+        member_point: points["Default"].clone(),
+        central_point,
+        staging_point: points["Staging"].clone(),
+        central_mfa,
+    }
 }
 
 /// One vault column of the table.
@@ -423,4 +437,62 @@ async fn every_principal_against_every_destructive_action_on_both_vaults() {
     }
     assert!(mismatches.is_empty(), "{} of {cells} cells differ from the table:\n{}", mismatches.len(), mismatches.join("\n"));
     assert!(world.org_id.starts_with("o-"));
+}
+
+/// A break-glass session of C's `BackupAdmin` at `at` (a fresh MFA code).
+fn central_break_glass(world: &World, at: &str) -> Vec<(String, String)> {
+    let (admin, serial, seed) = &world.central_mfa;
+    let code = bunker_core::security::mfa::code_at(seed, at.parse().unwrap()).unwrap();
+    let role = format!("arn:aws:iam::{C}:role/BackupAdmin");
+    let session = ok(&world.home(), at, admin, &["sts", "assume-role", "--role-arn", &role, "--role-session-name", "glass", "--serial-number", serial, "--token-code", &code]);
+    keys_env(&session["Credentials"])
+}
+
+fn central_points(world: &World, at: &str) -> usize {
+    let listed = ok(&world.home(), at, &root_of(C), &["backup", "list-recovery-points-by-backup-vault", "--backup-vault-name", "central", "--account-id", C, "--region", REGION]);
+    listed["RecoveryPoints"].as_array().map_or(0, Vec::len)
+}
+
+/// The compliance lock over time: until `MinRetentionDays` (30) every principal's attempt to
+/// delete the central copy or shorten its retention fails — IAM stops most, the lock stops
+/// the break-glass role that IAM lets through; afterwards lifecycle deletes it when its own
+/// retention (60 days) ends, and nothing is left at day 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compliance_lock_holds_for_every_principal_until_min_retention() {
+    let world = build_world();
+    let home = world.home();
+    let principals = ["member-admin", "member-operator", "central-admin", "management", "delegated-admin", "outside", "break-glass"];
+    let attempts = ["delete-recovery-point", "shorten-retention"];
+    let t0: jiff::Timestamp = T0.parse().unwrap();
+    let day = |d: i64| (t0 + jiff::SignedDuration::from_hours(24 * d)).to_string();
+    let mut refusals = 0;
+    for d in [11, 20, 29] {
+        let at = day(d);
+        let glass = central_break_glass(&world, &at);
+        for principal in principals {
+            let env = if principal == "break-glass" { glass.clone() } else { world.principal_env(principal, Target::Central) };
+            for action in attempts {
+                let args = world.command(action, Target::Central);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let got = outcome(&bunker(&home, &at, &env, &args));
+                let expected = if principal == "break-glass" { "InvalidRequestException" } else { "AccessDeniedException" };
+                assert_eq!(got, expected, "day {d}: {principal} {action}");
+                refusals += 1;
+            }
+        }
+        assert_eq!(central_points(&world, &at), 1, "day {d}: the copy is still there");
+    }
+    assert_eq!(refusals, 3 * 7 * 2);
+    // Past MinRetentionDays the lock no longer keeps it: lifecycle deletes it at day 60, as
+    // its retention says — not earlier.
+    let out = bunker(&home, &day(30), &[], &["run", "--fake-clock", "--start", &day(30), "--until", &day(59)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(central_points(&world, &day(59)), 1);
+    let out = bunker(&home, &day(59), &[], &["run", "--fake-clock", "--start", &day(59), "--until", &day(400)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(central_points(&world, &day(400)), 0, "lifecycle deleted the copy after its 60 days");
+    // The lock itself is still there and immutable.
+    let described = ok(&home, &day(400), &root_of(C), &["backup", "describe-backup-vault", "--backup-vault-name", "central", "--account-id", C, "--region", REGION]);
+    assert_eq!(described["Locked"], true, "{described}");
+    assert_eq!(described["MinRetentionDays"], 30, "{described}");
 }

@@ -57,6 +57,31 @@ fn refused_at(home: &Home, now: &str, args: &[&str], code: &str, operation: &str
     stderr
 }
 
+/// A session of user `ops` (AdministratorAccess) in the member account, with MFA, at `now`.
+fn mfa_session(home: &Home, now: &str, seed: &str, serial: &str, creds: &[(String, String)]) -> Vec<(String, String)> {
+    let code = bunker_core::security::mfa::code_at(seed, now.parse().unwrap()).unwrap();
+    let out = home
+        .command()
+        .env("BUNKER_FAKE_NOW", now)
+        .envs(creds.iter().map(|(k, v)| (k, v)))
+        .args(["sts", "get-session-token", "--serial-number", serial, "--token-code", &code, "--duration-seconds", "900"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &v["Credentials"];
+    vec![
+        ("BUNKER_ACCESS_KEY_ID".into(), s(&c["AccessKeyId"])),
+        ("BUNKER_SECRET_ACCESS_KEY".into(), s(&c["SecretAccessKey"])),
+        ("BUNKER_SESSION_TOKEN".into(), s(&c["SessionToken"])),
+    ]
+}
+
+/// Runs as the holder of `env` at `now`.
+fn at_as(home: &Home, now: &str, env: &[(String, String)], args: &[&str]) -> Output {
+    home.command().env("BUNKER_FAKE_NOW", now).envs(env.iter().map(|(k, v)| (k, v))).args(args).output().expect("bunker runs")
+}
+
 fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
@@ -129,15 +154,41 @@ fn vault_lock_and_legal_holds_round_trip() {
     assert_eq!(rps.len(), 2);
     assert!(rps.iter().all(|r| r["Lifecycle"]["DeleteAfterDays"] == 120 || r["Lifecycle"]["DeleteAfterDays"] == 150), "{rps:?}");
 
-    // Within the grace time the bypass works (and the lock could change); from the lock
-    // date on, nothing does.
+    // The bypass is a permission of its own and needs MFA: an admin with MFA.
+    let user = ["--user-name", "ops", "--account-id", MEMBER];
+    home.ok(&[&["iam", "create-user"][..], &user].concat());
+    home.ok(&[&["iam", "attach-user-policy", "--policy-arn", "arn:aws:iam::aws:policy/AdministratorAccess"][..], &user].concat());
+    let key = home.ok(&[&["iam", "create-access-key"][..], &user].concat());
+    let creds = vec![
+        ("BUNKER_ACCESS_KEY_ID".to_owned(), s(&key["AccessKey"]["AccessKeyId"])),
+        ("BUNKER_SECRET_ACCESS_KEY".to_owned(), s(&key["AccessKey"]["SecretAccessKey"])),
+    ];
+    let device = home.ok(&["iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", "ops", "--account-id", MEMBER]);
+    let (serial, seed) = (s(&device["VirtualMFADevice"]["SerialNumber"]), s(&device["VirtualMFADevice"]["Base32StringSeed"]));
+    let t0: jiff::Timestamp = T0.parse().unwrap();
+    let c1 = bunker_core::security::mfa::code_at(&seed, t0 - jiff::SignedDuration::from_secs(30)).unwrap();
+    let c2 = bunker_core::security::mfa::code_at(&seed, t0).unwrap();
+    home.ok(&[&["iam", "enable-mfa-device", "--serial-number", &serial, "--authentication-code1", &c1, "--authentication-code2", &c2][..], &user].concat());
+
+    // Within the grace time the bypass works (and the lock could change) — for a caller
+    // with MFA only; from the lock date on, nothing does.
     let mut bypass = del(&second);
     bypass.push("--bypass-governance-retention".into());
-    assert_eq!(ok_at(&home, T_GRACE, &args(&bypass)), Value::Null);
+    let err = refused_at(&home, T_GRACE, &args(&bypass), "AccessDeniedException", "DeleteRecoveryPoint");
+    assert!(err.contains("needs a session with MFA"), "{err}");
+    let out = at_as(&home, T_GRACE, &creds, &args(&bypass));
+    assert_eq!(out.status.code(), Some(254), "long-term keys carry no MFA: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(points(&home).len(), 2);
+    let session = mfa_session(&home, T_GRACE, &seed, &serial, &creds);
+    let out = at_as(&home, T_GRACE, &session, &args(&bypass));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(points(&home).len(), 1);
     let mut bypass_first = del(&first);
     bypass_first.push("--bypass-governance-retention".into());
-    let err = refused_at(&home, T_LOCKED, &args(&bypass_first), "InvalidRequestException", "DeleteRecoveryPoint");
+    let session = mfa_session(&home, T_LOCKED, &seed, &serial, &creds);
+    let out = at_as(&home, T_LOCKED, &session, &args(&bypass_first));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.starts_with("An error occurred (InvalidRequestException) when calling the DeleteRecoveryPoint operation"), "{err}");
     assert!(err.contains("compliance mode since"), "{err}");
     let err = refused_at(&home, T_LOCKED, &member(&["delete-backup-vault-lock-configuration", "--backup-vault-name", "Main"]), "InvalidRequestException", "DeleteBackupVaultLockConfiguration");
     assert!(err.contains("immutable"), "{err}");

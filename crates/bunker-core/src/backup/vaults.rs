@@ -71,7 +71,7 @@ impl BackupService {
         let legacy = self.key_path(&vault.account_id);
         let unusable = |e: SecurityError| match e {
             SecurityError::KmsInvalidState(m) => BackupError::DependencyFailure(format!("backup vault {} cannot be opened: KMS key {m}", vault.name)),
-            SecurityError::NoSuchEntity(m) => BackupError::DependencyFailure(format!("backup vault {} cannot be opened: {m}", vault.name)),
+            SecurityError::NotFound(m) => BackupError::DependencyFailure(format!("backup vault {} cannot be opened: {m}", vault.name)),
             other => BackupError::DependencyFailure(format!("backup vault {}: {other}", vault.name)),
         };
         let arn = keys.vault_key_arn(vault, Some(&legacy)).await.map_err(unusable)?;
@@ -168,7 +168,7 @@ impl BackupService {
             .key_for_new_vault(account, region, encryption_key_arn.as_deref(), Some(&self.key_path(account)))
             .await
             .map_err(|e| match e {
-                SecurityError::NoSuchEntity(m) => BackupError::InvalidParameterValue(format!("EncryptionKeyArn: {m}")),
+                SecurityError::NotFound(m) => BackupError::InvalidParameterValue(format!("EncryptionKeyArn: {m}")),
                 SecurityError::InvalidParameterValue(m) | SecurityError::KmsInvalidState(m) => BackupError::InvalidParameterValue(format!("EncryptionKeyArn: {m}")),
                 other => BackupError::DependencyFailure(other.to_string()),
             })?;
