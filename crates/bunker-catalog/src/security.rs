@@ -409,3 +409,120 @@ impl Tx {
         Ok(done.rows_affected() > 0)
     }
 }
+
+/// A request for a second principal's approval (two-person rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRow {
+    /// `apr-…`.
+    pub id: String,
+    /// The account whose rule asked for it.
+    pub account_id: String,
+    /// The guarded action (`kms:ScheduleKeyDeletion`).
+    pub action: String,
+    /// On what.
+    pub resource: String,
+    /// Who asked (the caller's ARN).
+    pub requester_arn: String,
+    /// Who approved.
+    pub approver_arn: Option<String>,
+    /// `PENDING`, `APPROVED` or `USED`.
+    pub status: String,
+    /// When asked.
+    pub created_at: Timestamp,
+    /// When it lapses unless used.
+    pub expires_at: Timestamp,
+    /// When approved or used.
+    pub decided_at: Option<Timestamp>,
+}
+
+fn approval_from_row(row: &AnyRow) -> Result<ApprovalRow> {
+    Ok(ApprovalRow {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        action: row.try_get("action")?,
+        resource: row.try_get("resource")?,
+        requester_arn: row.try_get("requester_arn")?,
+        approver_arn: row.try_get("approver_arn")?,
+        status: row.try_get("status")?,
+        created_at: from_db_time(row.try_get("created_at")?)?,
+        expires_at: from_db_time(row.try_get("expires_at")?)?,
+        decided_at: row.try_get::<Option<i64>, _>("decided_at")?.map(from_db_time).transpose()?,
+    })
+}
+
+impl Tx {
+    /// When the account turned the two-person rule on, if it did.
+    pub async fn two_person_rule(&mut self, account_id: &str) -> Result<Option<Timestamp>> {
+        let row = sqlx::query("SELECT enabled_at FROM two_person_rules WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| from_db_time(r.try_get("enabled_at")?)).transpose()
+    }
+
+    /// Turns the rule on (`Some(now)`) or off (`None`).
+    pub async fn set_two_person_rule(&mut self, account_id: &str, enabled_at: Option<Timestamp>) -> Result<()> {
+        sqlx::query("DELETE FROM two_person_rules WHERE account_id = $1").bind(account_id).execute(&mut *self.tx).await?;
+        if let Some(at) = enabled_at {
+            sqlx::query("INSERT INTO two_person_rules (account_id, enabled_at) VALUES ($1, $2)")
+                .bind(account_id)
+                .bind(to_db_time(at))
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Records an approval request.
+    pub async fn insert_approval(&mut self, a: &ApprovalRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO approval_requests (id, account_id, action, resource, requester_arn, approver_arn, status, created_at,
+                 expires_at, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&a.id)
+        .bind(&a.account_id)
+        .bind(&a.action)
+        .bind(&a.resource)
+        .bind(&a.requester_arn)
+        .bind(&a.approver_arn)
+        .bind(&a.status)
+        .bind(to_db_time(a.created_at))
+        .bind(to_db_time(a.expires_at))
+        .bind(opt_db_time(a.decided_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// An approval request by id.
+    pub async fn approval(&mut self, id: &str) -> Result<Option<ApprovalRow>> {
+        let row = sqlx::query("SELECT * FROM approval_requests WHERE id = $1").bind(id).fetch_optional(&mut *self.tx).await?;
+        row.as_ref().map(approval_from_row).transpose()
+    }
+
+    /// An account's approval requests, newest first.
+    pub async fn approvals(&mut self, account_id: &str) -> Result<Vec<ApprovalRow>> {
+        let rows = sqlx::query("SELECT * FROM approval_requests WHERE account_id = $1 ORDER BY created_at DESC, id")
+            .bind(account_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(approval_from_row).collect()
+    }
+
+    /// Moves a request from `status_was` to `status` (approving or using it); false when
+    /// another process moved it first.
+    pub async fn decide_approval(&mut self, id: &str, status_was: &str, status: &str, approver: Option<&str>, at: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE approval_requests SET status = $1, approver_arn = COALESCE($2, approver_arn), decided_at = $3
+             WHERE id = $4 AND status = $5",
+        )
+        .bind(status)
+        .bind(approver)
+        .bind(to_db_time(at))
+        .bind(id)
+        .bind(status_was)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

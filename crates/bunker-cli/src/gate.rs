@@ -96,6 +96,9 @@ pub const SECRET_ENV: &str = "BUNKER_SECRET_ACCESS_KEY";
 /// The session token of temporary credentials.
 pub const SESSION_TOKEN_ENV: &str = "BUNKER_SESSION_TOKEN";
 
+/// The approval request a call under the two-person rule uses.
+pub const APPROVAL_ENV: &str = "BUNKER_APPROVAL_ID";
+
 /// The command groups that act in an account (`--account-id`).
 const SCOPED_GROUPS: &[&str] = &["backup", "resource", "iam", "kms"];
 
@@ -266,6 +269,11 @@ pub async fn authorize(services: &Services, caller: &Caller, call: &Call) -> Res
     let mut decisions = Vec::new();
     for request in &call.requests {
         decisions.push(services.security.require(caller, request).await?);
+    }
+    // Allowed by the policies; the account's two-person rule may still want an approval.
+    let approval = std::env::var(APPROVAL_ENV).ok().filter(|v| !v.is_empty());
+    for request in &call.requests {
+        services.security.check_two_person(caller, request, approval.as_deref()).await?;
     }
     Ok(decisions)
 }

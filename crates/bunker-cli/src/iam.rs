@@ -189,6 +189,19 @@ pub enum Command {
     },
     /// List a user's MFA devices.
     ListMfaDevices(UserName),
+    /// Turn the two-person rule on for the account: deleting keys, bypassing a governance
+    /// lock and turning the rule off then need a second principal's approval.
+    EnableTwoPersonRule,
+    /// Turn the two-person rule off (itself needs an approval while it is on).
+    DisableTwoPersonRule,
+    /// Approve another principal's request under the two-person rule (needs MFA).
+    ApproveRequest {
+        /// The request (`apr-…`), as the refused call named it.
+        #[arg(long)]
+        request_id: String,
+    },
+    /// List the account's approval requests, newest first.
+    ListApprovalRequests,
     /// Decide one request as the service would and name the statement that decided.
     Simulate {
         /// Who: `arn:aws:iam::A:root`, `…:user/NAME`, `…:role/NAME` (as a session of it).
@@ -345,6 +358,16 @@ pub async fn run(services: &Services, caller: &bunker_core::security::Caller, ar
             return Ok(None);
         }
         C::ListMfaDevices(u) => json!({ "MFADevices": shape(&sec.list_mfa_devices(account, &u.user_name).await?) }),
+        C::EnableTwoPersonRule => {
+            sec.enable_two_person_rule(account).await?;
+            return Ok(None);
+        }
+        C::DisableTwoPersonRule => {
+            sec.disable_two_person_rule(account).await?;
+            return Ok(None);
+        }
+        C::ApproveRequest { request_id } => json!({ "ApprovalRequest": shape(&sec.approve_request(caller, &request_id).await?) }),
+        C::ListApprovalRequests => json!({ "ApprovalRequests": shape(&sec.list_approval_requests(account).await?) }),
         C::Simulate { principal, action, resource, mfa, source_ip, request_tags } => {
             let caller = simulated_caller(&principal, mfa, source_ip)?;
             let mut request = crate::gate::request_for(services, &action, &resource, account).await?;

@@ -207,3 +207,104 @@ fn bad_input_is_refused_clearly_changes_nothing_and_is_audited() {
     let report = ok(&home, &[], &["audit", "verify"]);
     assert_eq!(report["Valid"], true, "{report}");
 }
+
+/// A user of `account` with AdministratorAccess and an MFA device: its long-term keys, and
+/// a way to open an MFA session at a given second after `T0`.
+struct Person {
+    keys: Vec<(String, String)>,
+    serial: String,
+    seed: String,
+    arn: String,
+}
+
+fn person(home: &Home, account: &str, name: &str) -> Person {
+    let user = ["--user-name", name, "--account-id", account];
+    ok(home, &[], &[&["iam", "create-user"][..], &user].concat());
+    ok(home, &[], &[&["iam", "attach-user-policy", "--policy-arn", "arn:aws:iam::aws:policy/AdministratorAccess"][..], &user].concat());
+    let key = ok(home, &[], &[&["iam", "create-access-key"][..], &user].concat());
+    let keys = vec![
+        ("BUNKER_ACCESS_KEY_ID".to_owned(), s(&key["AccessKey"]["AccessKeyId"])),
+        ("BUNKER_SECRET_ACCESS_KEY".to_owned(), s(&key["AccessKey"]["SecretAccessKey"])),
+    ];
+    let device = ok(home, &[], &["iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", name, "--account-id", account]);
+    let (serial, seed) = (s(&device["VirtualMFADevice"]["SerialNumber"]), s(&device["VirtualMFADevice"]["Base32StringSeed"]));
+    let t0: jiff::Timestamp = T0.parse().unwrap();
+    let c1 = bunker_core::security::mfa::code_at(&seed, t0 - jiff::SignedDuration::from_secs(30)).unwrap();
+    let c2 = bunker_core::security::mfa::code_at(&seed, t0).unwrap();
+    ok(home, &[], &[&["iam", "enable-mfa-device", "--serial-number", &serial, "--authentication-code1", &c1, "--authentication-code2", &c2][..], &user].concat());
+    Person { keys, serial, seed, arn: format!("arn:aws:iam::{account}:user/{name}") }
+}
+
+impl Person {
+    fn env(&self) -> Vec<(&str, &str)> {
+        self.keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
+    /// A 15-minute MFA session (the next unused code).
+    fn session(&self, home: &Home, step: i64) -> Vec<(String, String)> {
+        let t0: jiff::Timestamp = T0.parse().unwrap();
+        let code = bunker_core::security::mfa::code_at(&self.seed, t0 + jiff::SignedDuration::from_secs(30 * step)).unwrap();
+        let at = (t0 + jiff::SignedDuration::from_secs(30 * step)).to_string();
+        let mut c = home.command();
+        c.env("BUNKER_FAKE_NOW", &at).envs(self.env()).args(["sts", "get-session-token", "--serial-number", &self.serial, "--token-code", &code, "--duration-seconds", "900"]);
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let cr = &v["Credentials"];
+        vec![
+            ("BUNKER_ACCESS_KEY_ID".into(), s(&cr["AccessKeyId"])),
+            ("BUNKER_SECRET_ACCESS_KEY".into(), s(&cr["SecretAccessKey"])),
+            ("BUNKER_SESSION_TOKEN".into(), s(&cr["SessionToken"])),
+        ]
+    }
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect()
+}
+
+#[test]
+fn the_two_person_rule_makes_key_deletion_need_a_second_principal() {
+    let home = Home::new();
+    organization(&home);
+    ok(&home, &[], &["backup", "create-backup-vault", "--backup-vault-name", "Default", "--account-id", CENTRAL]);
+    let (alice, bob) = (person(&home, CENTRAL, "alice"), person(&home, CENTRAL, "bob"));
+    ok(&home, &[], &["iam", "enable-two-person-rule", "--account-id", CENTRAL]);
+    let delete_key = ["kms", "schedule-key-deletion", "--key-id", "alias/aws/backup", "--pending-window-in-days", "7", "--account-id", CENTRAL];
+    let key_state = |home: &Home| s(&ok(home, &[], &["kms", "describe-key", "--key-id", "alias/aws/backup", "--account-id", CENTRAL])["KeyMetadata"]["KeyState"]);
+
+    // Alice alone: refused, and a request is waiting.
+    let a = alice.session(&home, 1);
+    let stderr = refused(&home, &pairs(&a), &delete_key, "AccessDeniedException");
+    assert!(stderr.contains("two-person rule"), "{stderr}");
+    let id = stderr.split("Approval request ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_owned();
+    assert_eq!(key_state(&home), "Enabled");
+    // She cannot approve her own request; Bob cannot without MFA.
+    refused(&home, &pairs(&a), &["iam", "approve-request", "--request-id", &id, "--account-id", CENTRAL], "AccessDeniedException");
+    let stderr = refused(&home, &bob.env(), &["iam", "approve-request", "--request-id", &id, "--account-id", CENTRAL], "AccessDeniedException");
+    assert!(stderr.contains("MFA"), "{stderr}");
+    // A made-up request id does nothing.
+    let mut with_wrong = pairs(&a);
+    with_wrong.push(("BUNKER_APPROVAL_ID", "apr-0000000000000000"));
+    refused(&home, &with_wrong, &delete_key, "AccessDeniedException");
+    // Bob with MFA approves; Alice repeats naming the request: the key is scheduled.
+    let b = bob.session(&home, 2);
+    let approved = ok(&home, &pairs(&b), &["iam", "approve-request", "--request-id", &id, "--account-id", CENTRAL]);
+    assert_eq!(approved["ApprovalRequest"]["Status"], "APPROVED");
+    assert_eq!(approved["ApprovalRequest"]["ApprovedBy"], bob.arn.as_str());
+    let mut with_approval = pairs(&a);
+    with_approval.push(("BUNKER_APPROVAL_ID", id.as_str()));
+    ok(&home, &with_approval, &delete_key);
+    assert_eq!(key_state(&home), "PendingDeletion");
+    // The approval is good once.
+    ok(&home, &[], &["kms", "cancel-key-deletion", "--key-id", "alias/aws/backup", "--account-id", CENTRAL]);
+    refused(&home, &with_approval, &delete_key, "AccessDeniedException");
+    let listed = ok(&home, &[], &["iam", "list-approval-requests", "--account-id", CENTRAL]);
+    let statuses: Vec<String> = listed["ApprovalRequests"].as_array().unwrap().iter().map(|r| s(&r["Status"])).collect();
+    assert!(statuses.contains(&"USED".to_owned()), "{listed}");
+    assert_eq!(listed["ApprovalRequests"].as_array().unwrap().iter().find(|r| r["RequestId"] == id.as_str()).unwrap()["RequestedBy"], alice.arn.as_str());
+    // Turning the rule off is guarded too; every step is in the trail.
+    refused(&home, &pairs(&a), &["iam", "disable-two-person-rule", "--account-id", CENTRAL], "AccessDeniedException");
+    assert_eq!(last_event(&home, "ApproveRequest")["userIdentity"]["arn"], bob.arn.as_str());
+    assert_eq!(ok(&home, &[], &["audit", "verify"])["Valid"], true);
+}

@@ -12,6 +12,7 @@ pub mod kms;
 pub mod master_key;
 pub mod mfa;
 pub mod principals;
+pub mod two_person;
 
 pub use error::{SecurityError, SecurityResult};
 pub use master_key::MasterKey;

@@ -44,6 +44,7 @@ impl Home {
             "BUNKER_ACCESS_KEY_ID",
             "BUNKER_SECRET_ACCESS_KEY",
             "BUNKER_SESSION_TOKEN",
+            "BUNKER_APPROVAL_ID",
         ] {
             c.env_remove(var);
         }
