@@ -140,6 +140,7 @@ fn to_hex(bytes: &[u8]) -> String {
 }
 
 fn from_hex(text: &str) -> Option<Vec<u8>> {
+    #[allow(clippy::manual_is_multiple_of)] // rust-version 1.85 has no is_multiple_of
     if text.len() % 2 != 0 {
         return None;
     }

@@ -132,12 +132,11 @@ fn arn_account(arn: &str) -> Option<&str> {
 pub async fn request_for(services: &Services, action: &str, resource: &str, default_account: &str) -> Result<AccessRequest, Failure> {
     let account = arn_account(resource).unwrap_or(default_account);
     let mut request = AccessRequest::new(action, resource, account);
-    if resource.starts_with("arn:aws:backup:") {
-        if let Some((vault, document)) = services.backup.access_policy_for(resource).await? {
+    if resource.starts_with("arn:aws:backup:")
+        && let Some((vault, document)) = services.backup.access_policy_for(resource).await? {
             let name = vault.rsplit(':').next().unwrap_or_default();
             request = request.with_resource_policy(format!("vault-access-policy:{name}"), document);
         }
-    }
     Ok(request)
 }
 
@@ -156,12 +155,11 @@ pub async fn attach_key_policy(services: &Services, request: &mut AccessRequest)
         services.security.master_key().clone(),
         services.security.clock().clone(),
     );
-    if let Ok(key) = keys.describe_key(account, region, id).await {
-        if let Some(policy) = keys.key_policy(&key.arn).await? {
+    if let Ok(key) = keys.describe_key(account, region, id).await
+        && let Some(policy) = keys.key_policy(&key.arn).await? {
             request.resource = key.arn.clone();
             *request = std::mem::take(request).with_key_policy(format!("key-policy:{}", key.key_id), policy);
         }
-    }
     Ok(())
 }
 
@@ -320,12 +318,11 @@ pub async fn admit(services: &Services, matches: &ArgMatches) -> Result<Admitted
                     Failure::Security(_) => {
                         let mut last = None;
                         for r in &call.requests {
-                            if let Ok(d) = services.security.authorize(&caller, r).await {
-                                if !d.allowed() {
+                            if let Ok(d) = services.security.authorize(&caller, r).await
+                                && !d.allowed() {
                                     last = Some(d);
                                     break;
                                 }
-                            }
                         }
                         last
                     }

@@ -102,7 +102,10 @@ fn keys_env(access_key: &Value) -> Vec<(String, String)> {
 
 /// An admin user with access keys (and, when `mfa`, an MFA device and a `BackupAdmin` role
 /// it may assume with MFA). Returns its credentials and the device's seed.
-fn admin(home: &Path, account: &str, policy: &str, name: &str, mfa: bool) -> (Vec<(String, String)>, Option<(String, String)>) {
+/// Environment variables: the credentials a principal's commands run with.
+type Env = Vec<(String, String)>;
+
+fn admin(home: &Path, account: &str, policy: &str, name: &str, mfa: bool) -> (Env, Option<(String, String)>) {
     let root = root_of(account);
     let id = ["--account-id", account];
     ok(home, T0, &root, &[&["iam", "create-user", "--user-name", name][..], &id].concat());

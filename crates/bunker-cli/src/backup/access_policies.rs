@@ -11,6 +11,7 @@ use crate::scope::Place;
 
 /// The operations.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::enum_variant_names)] // the AWS operation names
 pub enum AccessPolicyCommand {
     /// Set a vault's access policy (an IAM policy document naming principals).
     PutBackupVaultAccessPolicy {

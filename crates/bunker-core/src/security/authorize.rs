@@ -234,12 +234,11 @@ impl Security {
         if let Some(ip) = &caller.source_ip {
             c.set("aws:SourceIp", ip.clone());
         }
-        if let Some(f) = facts {
-            if let Some(path) = &f.path {
+        if let Some(f) = facts
+            && let Some(path) = &f.path {
                 c.set("aws:PrincipalOrgID", f.org_id.clone());
                 c.set_all("aws:PrincipalOrgPaths", vec![path.clone()]);
             }
-        }
         for (k, v) in &request.resource_tags {
             c.set(&format!("aws:ResourceTag/{k}"), v.clone());
         }

@@ -1242,6 +1242,7 @@ pub mod base64 {
     /// Decodes (whitespace ignored); `None` if it is not base64.
     pub fn decode(text: &str) -> Option<Vec<u8>> {
         let chars: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        #[allow(clippy::manual_is_multiple_of)] // rust-version 1.85 has no is_multiple_of
         if chars.len() % 4 != 0 {
             return None;
         }

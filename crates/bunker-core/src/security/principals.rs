@@ -409,11 +409,10 @@ impl Security {
             (None, None) => {}
             _ => return Err(bad()),
         }
-        if let Some(expires) = key.expires_at {
-            if self.now() >= expires {
+        if let Some(expires) = key.expires_at
+            && self.now() >= expires {
                 return Err(SecurityError::ExpiredToken("The security token included in the request is expired".into()));
             }
-        }
         let owner = tx.principal(&key.principal_arn).await?.ok_or_else(bad)?;
         let temporary = key.session_token_hash.is_some();
         let (identity_type, arn, principal_id) = match (&key.session_arn, owner.kind.as_str()) {
