@@ -124,43 +124,12 @@ fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
-/// The request for `action` on `resource` (an ARN or `*`), with the resource's policy when
-/// it has one (a vault's access policy, a key's key policy).
+/// The request for `action` on `resource`, with the resource's policy when it has one.
 ///
 /// # Errors
 /// Catalog failures.
 pub async fn request_for(services: &Services, action: &str, resource: &str, default_account: &str) -> Result<AccessRequest, Failure> {
-    let account = arn_account(resource).unwrap_or(default_account);
-    let mut request = AccessRequest::new(action, resource, account);
-    if resource.starts_with("arn:aws:backup:")
-        && let Some((vault, document)) = services.backup.access_policy_for(resource).await? {
-            let name = vault.rsplit(':').next().unwrap_or_default();
-            request = request.with_resource_policy(format!("vault-access-policy:{name}"), document);
-        }
-    Ok(request)
-}
-
-/// A KMS request names its key by id, alias or ARN: decide on the key's ARN, with its key
-/// policy (which must allow, as in KMS).
-///
-/// # Errors
-/// Catalog failures.
-pub async fn attach_key_policy(services: &Services, request: &mut AccessRequest) -> Result<(), Failure> {
-    let Some(rest) = request.resource.strip_prefix("arn:aws:kms:") else { return Ok(()) };
-    let mut parts = rest.splitn(3, ':');
-    let (Some(region), Some(account), Some(id)) = (parts.next(), parts.next(), parts.next()) else { return Ok(()) };
-    let id = id.strip_prefix("key/").unwrap_or(id);
-    let keys = bunker_core::security::kms::KeyService::new(
-        services.backup.catalog().clone(),
-        services.security.master_key().clone(),
-        services.security.clock().clone(),
-    );
-    if let Ok(key) = keys.describe_key(account, region, id).await
-        && let Some(policy) = keys.key_policy(&key.arn).await? {
-            request.resource = key.arn.clone();
-            *request = std::mem::take(request).with_key_policy(format!("key-policy:{}", key.key_id), policy);
-        }
-    Ok(())
+    Ok(services.security.access_request(action, resource, default_account).await?)
 }
 
 /// The call `matches` asks for, `None` for commands that are not AWS operations.
@@ -225,9 +194,6 @@ pub async fn call_for(services: &Services, matches: &ArgMatches, caller: &Caller
     // needs no permission, as in AWS.
     if group != "sts" && operation != "Simulate" {
         let mut request = request_for(services, &action, &resource, &account).await?;
-        if group == "kms" {
-            attach_key_policy(services, &mut request).await?;
-        }
         if group == "org" {
             // Organizations' resources are the management account's; before an organization
             // exists, the caller's own.
@@ -250,9 +216,7 @@ pub async fn call_for(services: &Services, matches: &ArgMatches, caller: &Caller
     }
     // A copy asks the destination vault too: its access policy must let the caller in.
     if let Some(destination) = args.get("destination_backup_vault_arn") {
-        let mut copy = request_for(services, "backup:CopyIntoBackupVault", destination, &account).await?;
-        copy.resource_account = arn_account(destination).unwrap_or(&account).to_owned();
-        requests.push(copy);
+        requests.push(request_for(services, "backup:CopyIntoBackupVault", destination, &account).await?);
     }
     let read_only = ["Describe", "Get", "List", "Lookup", "Verify", "Simulate"].iter().any(|p| operation.starts_with(p));
     let parameters = args.iter().map(|(k, v)| (aws_name(k), Value::String(v.clone()))).collect();

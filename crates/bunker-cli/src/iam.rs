@@ -371,7 +371,6 @@ pub async fn run(services: &Services, caller: &bunker_core::security::Caller, ar
         C::Simulate { principal, action, resource, mfa, source_ip, request_tags } => {
             let caller = simulated_caller(&principal, mfa, source_ip)?;
             let mut request = crate::gate::request_for(services, &action, &resource, account).await?;
-            crate::gate::attach_key_policy(services, &mut request).await?;
             if let Some(tags) = request_tags {
                 request.request_tags = string_map("--request-tags", tags)?;
             }

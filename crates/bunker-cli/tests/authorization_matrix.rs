@@ -494,6 +494,13 @@ async fn a_compliance_lock_holds_for_every_principal_until_min_retention() {
     let out = bunker(&home, &day(59), &[], &["run", "--fake-clock", "--start", &day(59), "--until", &day(400)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(central_points(&world, &day(400)), 0, "lifecycle deleted the copy after its 60 days");
+    // The service's deletion is in the audit trail, as the service's.
+    let events = ok(&home, &day(400), &[], &["audit", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=DeleteRecoveryPoint"]);
+    let by_service = events["Events"].as_array().into_iter().flatten().any(|e| {
+        let record: Value = serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap_or("{}")).unwrap_or_default();
+        record["userIdentity"]["type"] == "AWSService" && record["errorCode"].is_null() && e["CloudTrailEvent"].as_str().unwrap_or_default().contains(&world.central_point)
+    });
+    assert!(by_service, "no lifecycle deletion of {} in {events}", world.central_point);
     // The lock itself is still there and immutable.
     let described = ok(&home, &day(400), &root_of(C), &["backup", "describe-backup-vault", "--backup-vault-name", "central", "--account-id", C, "--region", REGION]);
     assert_eq!(described["Locked"], true, "{described}");

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::security::{AccessRequest, Caller, Security};
+use crate::security::{Caller, Security};
 use crate::security::audit::{AuditResource, AuditTrail, NewAuditEvent};
 
 use super::{BackupError, BackupService, Result};
@@ -50,21 +50,6 @@ impl BackupService {
         tx.commit().await?;
         Ok(())
     }
-
-    /// The access policy of the vault `arn` names (a vault or one of its recovery points),
-    /// for the authorizer: `(vault ARN, document)`.
-    pub async fn access_policy_for(&self, arn: &str) -> Result<Option<(String, String)>> {
-        let mut tx = self.catalog.read().await?;
-        let vault = if arn.contains(":backup-vault:") {
-            Some(arn.to_owned())
-        } else if arn.contains(":recovery-point:") {
-            tx.recovery_point(arn).await?.map(|rp| rp.vault_arn)
-        } else {
-            None
-        };
-        let Some(vault) = vault else { return Ok(None) };
-        Ok(tx.vault_access_policy(&vault).await?.map(|doc| (vault, doc)))
-    }
 }
 
 impl BackupService {
@@ -74,25 +59,42 @@ impl BackupService {
     pub(crate) async fn authorize_copy_into(&self, account: &str, region: &str, destination: &str) -> std::result::Result<(), String> {
         let security = Security::open(self.catalog.clone(), self.clock.clone(), &self.data_dir).map_err(|e| e.to_string())?;
         let caller = Caller::backup_service(account);
-        let destination_account = destination.split(':').nth(4).unwrap_or(account).to_owned();
-        let mut request = AccessRequest::new("backup:CopyIntoBackupVault", destination, &destination_account);
-        if let Some((vault, document)) = self.access_policy_for(destination).await.map_err(|e| e.to_string())? {
-            let name = vault.rsplit(':').next().unwrap_or_default().to_owned();
-            request = request.with_resource_policy(format!("vault-access-policy:{name}"), document);
-        }
+        let request = security.access_request("backup:CopyIntoBackupVault", destination, account).await.map_err(|e| e.to_string())?;
         let decision = security.require(&caller, &request).await;
+        let failure = decision.as_ref().err().map(|e| (e.code(), e.to_string()));
+        self.audit_service_call(&security, account, region, "CopyIntoBackupVault", &[destination], failure).await;
+        decision.map(drop).map_err(|e| e.to_string())
+    }
+
+    /// Records in the audit trail a call the service made for `account` (a copy's
+    /// authorization, a lifecycle deletion); a trail that cannot be written is logged.
+    pub(crate) async fn audit_service_call(
+        &self,
+        security: &Security,
+        account: &str,
+        region: &str,
+        event_name: &str,
+        resources: &[&str],
+        failure: Option<(&str, String)>,
+    ) {
+        let caller = Caller::backup_service(account);
         let trail = AuditTrail::new(self.catalog.clone(), security.master_key().clone(), self.clock.clone());
-        let mut event = NewAuditEvent::new(&caller, "backup.amazonaws.com", "CopyIntoBackupVault", region);
-        event.resources = vec![AuditResource { arn: destination.to_owned(), resource_type: "AWS::Backup::BackupVault".into() }];
-        if let Err(e) = &decision {
+        let mut event = NewAuditEvent::new(&caller, "backup.amazonaws.com", event_name, region);
+        event.resources = resources
+            .iter()
+            .map(|arn| AuditResource {
+                arn: (*arn).to_owned(),
+                resource_type: if arn.contains(":recovery-point:") { "AWS::Backup::RecoveryPoint" } else { "AWS::Backup::BackupVault" }.into(),
+            })
+            .collect();
+        if let Some((code, message)) = failure {
             event.decision = "denied".into();
-            event.error_code = Some(e.code().to_owned());
-            event.error_message = Some(e.to_string());
+            event.error_code = Some(code.to_owned());
+            event.error_message = Some(message);
         }
         if let Err(e) = trail.record(event).await {
-            tracing::error!("cannot write the audit trail: {e}");
+            tracing::error!(event_name, "cannot write the audit trail: {e}");
         }
-        decision.map(drop).map_err(|e| e.to_string())
     }
 }
 

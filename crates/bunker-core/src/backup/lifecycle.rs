@@ -104,6 +104,12 @@ impl BackupService {
                 tx.mark_recovery_point_deleting(&r.arn, "Deleted by lifecycle: DeleteAt reached").await?;
             }
             tx.commit().await?;
+            // The service deleted them for their accounts: that is in the audit trail too.
+            if let Ok(security) = crate::security::Security::open(self.catalog.clone(), self.clock.clone(), &self.data_dir) {
+                for r in &due {
+                    self.audit_service_call(&security, &r.account_id, &r.region, "DeleteRecoveryPoint", &[r.arn.as_str()], None).await;
+                }
+            }
         }
         let deleting = self.catalog.read().await?.recovery_points_deleting(BATCH).await?;
         let mut changed = 0;

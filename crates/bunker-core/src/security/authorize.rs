@@ -122,6 +122,46 @@ fn parse_stored(name: &str, text: &str) -> SecurityResult<PolicyDocument> {
 }
 
 impl Security {
+    /// The request for `action` on `resource` (an ARN or `*`; the resource's account is the
+    /// ARN's, else `default_account`), with the resource's policy when it has one: a
+    /// vault's access policy (for the vault and its recovery points), a key's key policy
+    /// (the key named by id, alias or ARN, decided on its canonical ARN).
+    ///
+    /// # Errors
+    /// Catalog failures.
+    pub async fn access_request(&self, action: &str, resource: &str, default_account: &str) -> SecurityResult<AccessRequest> {
+        let account = resource.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or(default_account);
+        let mut request = AccessRequest::new(action, resource, account);
+        if resource.starts_with("arn:aws:backup:") {
+            let mut tx = self.catalog.read().await?;
+            let vault = if resource.contains(":backup-vault:") {
+                Some(resource.to_owned())
+            } else if resource.contains(":recovery-point:") {
+                tx.recovery_point(resource).await?.map(|rp| rp.vault_arn)
+            } else {
+                None
+            };
+            if let Some(vault) = vault {
+                if let Some(document) = tx.vault_access_policy(&vault).await? {
+                    let name = vault.rsplit(':').next().unwrap_or_default();
+                    request = request.with_resource_policy(format!("vault-access-policy:{name}"), document);
+                }
+            }
+        } else if let Some(rest) = resource.strip_prefix("arn:aws:kms:") {
+            let mut parts = rest.splitn(3, ':');
+            if let (Some(region), Some(account), Some(id)) = (parts.next(), parts.next(), parts.next()) {
+                let keys = super::kms::KeyService::new(self.catalog.clone(), self.master.clone(), self.clock.clone());
+                if let Ok(key) = keys.describe_key(account, region, id.strip_prefix("key/").unwrap_or(id)).await {
+                    if let Some(policy) = keys.key_policy(&key.arn).await? {
+                        request.resource = key.arn.clone();
+                        request = request.with_key_policy(format!("key-policy:{}", key.key_id), policy);
+                    }
+                }
+            }
+        }
+        Ok(request)
+    }
+
     /// Decides `request` for `caller`.
     ///
     /// # Errors

@@ -145,7 +145,8 @@ impl Security {
     }
 
     /// `ApproveRequest`: by a principal of the request's account other than the requester,
-    /// in a session with MFA, itself allowed the action.
+    /// in a session with MFA, itself allowed the action (its policies, the SCPs and the
+    /// resource's policy).
     ///
     /// # Errors
     /// `AccessDenied` for the requester itself, a caller without MFA or without the
@@ -161,7 +162,8 @@ impl Security {
         if caller.mfa_authenticated != Some(true) {
             return Err(SecurityError::AccessDenied("approving a two-person request needs a session with MFA".into()));
         }
-        self.require(caller, &AccessRequest::new(&request.action, &request.resource, &request.account_id)).await?;
+        let asked = self.access_request(&request.action, &request.resource, &request.account_id).await?;
+        self.require(caller, &asked).await?;
         let now = self.now();
         if now >= request.expires_at {
             return Err(SecurityError::AccessDenied(format!("approval request {id} expired at {}", request.expires_at)));
