@@ -141,22 +141,20 @@ impl Security {
             } else {
                 None
             };
-            if let Some(vault) = vault {
-                if let Some(document) = tx.vault_access_policy(&vault).await? {
+            if let Some(vault) = vault
+                && let Some(document) = tx.vault_access_policy(&vault).await? {
                     let name = vault.rsplit(':').next().unwrap_or_default();
                     request = request.with_resource_policy(format!("vault-access-policy:{name}"), document);
                 }
-            }
         } else if let Some(rest) = resource.strip_prefix("arn:aws:kms:") {
             let mut parts = rest.splitn(3, ':');
             if let (Some(region), Some(account), Some(id)) = (parts.next(), parts.next(), parts.next()) {
                 let keys = super::kms::KeyService::new(self.catalog.clone(), self.master.clone(), self.clock.clone());
-                if let Ok(key) = keys.describe_key(account, region, id.strip_prefix("key/").unwrap_or(id)).await {
-                    if let Some(policy) = keys.key_policy(&key.arn).await? {
+                if let Ok(key) = keys.describe_key(account, region, id.strip_prefix("key/").unwrap_or(id)).await
+                    && let Some(policy) = keys.key_policy(&key.arn).await? {
                         request.resource = key.arn.clone();
                         request = request.with_key_policy(format!("key-policy:{}", key.key_id), policy);
                     }
-                }
             }
         }
         Ok(request)
