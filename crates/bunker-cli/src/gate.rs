@@ -323,7 +323,7 @@ async fn audit_event(services: &Services, caller: &Caller, call: &Call, decision
         .requests
         .iter()
         .filter(|r| r.resource != "*")
-        .map(|r| AuditResource { arn: r.resource.clone(), resource_type: resource_type(&r.resource) })
+        .map(|r| AuditResource { arn: r.resource.clone(), resource_type: AuditResource::type_of(&r.resource) })
         .collect();
     event.decision = match decision {
         Some(d) => {
@@ -345,24 +345,4 @@ async fn audit_event(services: &Services, caller: &Caller, call: &Call, decision
     if let Err(e) = trail.record(event).await {
         tracing::error!(operation = %call.operation, "cannot write the audit trail: {e}");
     }
-}
-
-/// CloudTrail's resource type of an ARN.
-fn resource_type(arn: &str) -> String {
-    let kind = if arn.contains(":recovery-point:") {
-        "AWS::Backup::RecoveryPoint"
-    } else if arn.contains(":backup-vault:") {
-        "AWS::Backup::BackupVault"
-    } else if arn.contains(":backup-plan:") {
-        "AWS::Backup::BackupPlan"
-    } else if arn.starts_with("arn:aws:kms:") {
-        "AWS::KMS::Key"
-    } else if arn.contains(":user/") {
-        "AWS::IAM::User"
-    } else if arn.contains(":role/") {
-        "AWS::IAM::Role"
-    } else {
-        "AWS::Bunker::Resource"
-    };
-    kind.to_owned()
 }

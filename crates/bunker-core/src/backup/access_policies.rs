@@ -80,13 +80,7 @@ impl BackupService {
         let caller = Caller::backup_service(account);
         let trail = AuditTrail::new(self.catalog.clone(), security.master_key().clone(), self.clock.clone());
         let mut event = NewAuditEvent::new(&caller, "backup.amazonaws.com", event_name, region);
-        event.resources = resources
-            .iter()
-            .map(|arn| AuditResource {
-                arn: (*arn).to_owned(),
-                resource_type: if arn.contains(":recovery-point:") { "AWS::Backup::RecoveryPoint" } else { "AWS::Backup::BackupVault" }.into(),
-            })
-            .collect();
+        event.resources = resources.iter().map(|arn| AuditResource { arn: (*arn).to_owned(), resource_type: AuditResource::type_of(arn) }).collect();
         if let Some((code, message)) = failure {
             event.decision = "denied".into();
             event.error_code = Some(code.to_owned());

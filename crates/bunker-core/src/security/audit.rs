@@ -118,6 +118,28 @@ pub struct AuditResource {
     pub resource_type: String,
 }
 
+impl AuditResource {
+    /// CloudTrail's resource type of an ARN (`AWS::Backup::RecoveryPoint`, …).
+    pub fn type_of(arn: &str) -> String {
+        let kind = if arn.contains(":recovery-point:") {
+            "AWS::Backup::RecoveryPoint"
+        } else if arn.contains(":backup-vault:") {
+            "AWS::Backup::BackupVault"
+        } else if arn.contains(":backup-plan:") {
+            "AWS::Backup::BackupPlan"
+        } else if arn.starts_with("arn:aws:kms:") {
+            "AWS::KMS::Key"
+        } else if arn.contains(":user/") {
+            "AWS::IAM::User"
+        } else if arn.contains(":role/") {
+            "AWS::IAM::Role"
+        } else {
+            "AWS::Bunker::Resource"
+        };
+        kind.to_owned()
+    }
+}
+
 /// One call to record.
 #[derive(Debug, Clone)]
 pub struct NewAuditEvent {
