@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use bunker_core::{CreateAccount, CreateOrganization, CreatePolicy, Organizations};
 use serde_json::Value;
 
-use crate::home::{self, CATALOG_FILE};
+use bunker_service::CATALOG_FILE;
 
 mod protect;
 
@@ -160,7 +160,7 @@ impl Ids {
 pub async fn run(home: Option<PathBuf>) -> anyhow::Result<()> {
     let home = fresh_home(home)?;
     let policy_dir = write_policy_files(&home)?;
-    let svc = home::open(&home).await?;
+    let svc = bunker_core::Organizations::new(bunker_service::open_catalog(&home).await?, std::sync::Arc::new(bunker_core::SystemClock));
     println!("Bunker demo in {}\n", home.display());
     let ids = build(&svc).await?;
     print!("{}", tree(&svc, ids.get("ROOT")).await?);
@@ -407,9 +407,10 @@ fn commands(policy_dir: &Path, home: &Path) -> String {
     let mut out = String::from("Do it again by hand (bash):\n\n");
     let _ = writeln!(out, "bunker() {{ {} \"$@\"; }}", sh(&exe));
     out.push_str("export BUNKER_HOME=\"$(mktemp -d)\"\n");
+    out.push_str("# A simulated home (its first command names the time), so `bunker run --fake-clock` may move it:\n");
     let _ = writeln!(
         out,
-        "bunker org create-organization --management-account-id {} --management-account-email {}",
+        "BUNKER_FAKE_NOW=\"$(date -u +%FT%TZ)\" bunker org create-organization --management-account-id {} --management-account-email {}",
         MANAGEMENT.0, MANAGEMENT.1
     );
     out.push_str("ROOT=$(bunker org list-roots --query 'Roots[0].Id' --output text)\n");

@@ -1,15 +1,9 @@
-//! Bunker's home directory: the embedded catalog, and (below `regions/` and `keys/`) the
-//! vaults and account keys of the backup service.
+//! Where Bunker's home is: `--home`, `BUNKER_HOME`, or the per-user data directory. What
+//! is in it (the catalog, the clock, vaults and keys) is the service's business.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use anyhow::Context;
-use bunker_catalog::Catalog;
-use bunker_core::{BackupService, Clock, Organizations, SystemClock};
-
-/// The catalog's file name inside the home directory.
-pub const CATALOG_FILE: &str = "catalog.db";
 
 /// `--home`, else `$BUNKER_HOME`, else the per-user data directory.
 pub fn resolve(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -24,38 +18,4 @@ fn default_home() -> Option<PathBuf> {
     let xdg = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).filter(|p| p.is_absolute());
     let data = xdg.or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
     Some(data.join("bunker"))
-}
-
-async fn open_catalog(home: &Path) -> anyhow::Result<Catalog> {
-    std::fs::create_dir_all(home).with_context(|| format!("cannot create Bunker home {}", home.display()))?;
-    let path = home.join(CATALOG_FILE);
-    tracing::debug!(catalog = %path.display(), "opening catalog");
-    Ok(Catalog::open_file(&path).await?)
-}
-
-/// Opens the organization service on the catalog in `home`, creating both if needed.
-pub async fn open(home: &Path) -> anyhow::Result<Organizations> {
-    Ok(Organizations::new(open_catalog(home).await?, Arc::new(SystemClock)))
-}
-
-/// Both services over one catalog and one clock.
-pub struct Services {
-    /// Organizations, accounts, policies.
-    pub orgs: Organizations,
-    /// Vaults, resources, plans, jobs, recovery points.
-    pub backup: BackupService,
-    /// Principals, credentials, authorization, MFA.
-    pub security: bunker_core::security::Security,
-}
-
-/// Opens both services in the home [`resolve`] picks, on `clock`.
-pub async fn open_services(flag: Option<PathBuf>, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
-    let home = resolve(flag)?;
-    let catalog = open_catalog(&home).await?;
-    let security = bunker_core::security::Security::open(catalog.clone(), clock.clone(), &home)?;
-    Ok(Services {
-        orgs: Organizations::new(catalog.clone(), clock.clone()),
-        backup: BackupService::new(catalog, clock, home),
-        security,
-    })
 }

@@ -3,21 +3,12 @@
 //! This file only parses arguments, runs the chosen command and prints its result; each
 //! command group has a module of its own.
 
-mod audit;
-mod aws_json;
-mod backup;
 mod demo;
-mod failure;
-mod gate;
 mod home;
-mod iam;
-mod kms;
-mod org;
 mod output;
-mod resource;
+mod params;
+mod progress_bars;
 mod run;
-mod scope;
-mod sts;
 mod vault;
 
 use std::path::PathBuf;
@@ -25,18 +16,26 @@ use std::process::ExitCode;
 
 use std::sync::Arc;
 
-use bunker_core::SystemClock;
-use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use bunker_service::{Authenticated, Failure, LocalChoice, Operation, Service, TimeRequest};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::Value;
 
-use crate::failure::Failure;
 use crate::output::{Format, Query};
-use crate::scope::Scope;
 
 /// Exit code of a service error, as the AWS CLI uses it.
 const EXIT_SERVICE_ERROR: u8 = 254;
 /// Exit code of any other failure (a bad parameter file, an unreadable catalog).
 const EXIT_OTHER_ERROR: u8 = 255;
+
+/// The caller's credentials. Not `AWS_ACCESS_KEY_ID` & co.: in the embedded CLI those
+/// belong to the S3-compatible storage under the vaults, as for every S3 client.
+const ACCESS_KEY_ENV: &str = "BUNKER_ACCESS_KEY_ID";
+/// The secret of [`ACCESS_KEY_ENV`].
+const SECRET_ENV: &str = "BUNKER_SECRET_ACCESS_KEY";
+/// The session token of temporary credentials.
+const SESSION_TOKEN_ENV: &str = "BUNKER_SESSION_TOKEN";
+/// The approval request a call under the two-person rule uses.
+const APPROVAL_ENV: &str = "BUNKER_APPROVAL_ID";
 
 /// Centralized, policy-driven backup for an organization of accounts.
 #[derive(Debug, Parser)]
@@ -61,53 +60,22 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The organization: its root, OUs, accounts and backup policies (as `aws organizations`).
-    #[command(subcommand)]
-    Org(org::OrgCommand),
     /// Build a sample organization with backup policies in a fresh home and show what
     /// every account gets.
     Demo,
-    /// Backup vaults, plans, selections, jobs, recovery points and restores (as `aws backup`).
-    Backup(BackupArgs),
-    /// The resources an account protects: directories, SQLite and PostgreSQL databases,
-    /// disk images, S3 buckets.
-    Resource(ResourceArgs),
     /// Run the service in the foreground: scheduler, jobs, lifecycle (or simulate months
     /// with --fake-clock).
     Run(run::RunArgs),
     /// The vault engine directly, in restic's habits: init, backup, restore, snapshots, ls,
-    /// diff, check, forget, prune, copy, unlock, key rotation (for power users and benchmarks).
+    /// diff, check, forget, prune, copy, unlock, key rotation (for standalone repositories;
+    /// a service vault only read, after authorization).
     Vault(vault::VaultArgs),
-    /// Users, roles, access keys, their policies, MFA devices; `simulate` decides a request
-    /// and names the statement that decided (as `aws iam`).
-    Iam(iam::IamArgs),
-    /// Temporary credentials: assume a role, a session with MFA (as `aws sts`).
-    #[command(subcommand)]
-    Sts(sts::Command),
-    /// Keys per account and Region: aliases, key policies, grants, rotation, deletion (as
-    /// `aws kms`).
-    #[command(subcommand)]
-    Kms(kms::Command),
-    /// The audit trail: look up events, verify the hash chain and signed digests.
-    #[command(subcommand)]
-    Audit(audit::Command),
+    #[command(flatten)]
+    Aws(Operation),
 }
 
-#[derive(Debug, Args)]
-struct BackupArgs {
-    #[command(flatten)]
-    scope: Scope,
-    #[command(subcommand)]
-    command: backup::BackupCommand,
-}
-
-#[derive(Debug, Args)]
-struct ResourceArgs {
-    #[command(flatten)]
-    scope: Scope,
-    #[command(subcommand)]
-    command: resource::ResourceCommand,
-}
+/// The command groups that act in an account and Region.
+const SCOPED_GROUPS: &[&str] = &["backup", "resource", "iam", "kms"];
 
 fn init_logging(verbose: u8, daemon: bool) {
     let default = match verbose {
@@ -127,15 +95,15 @@ fn init_logging(verbose: u8, daemon: bool) {
 }
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let args = match params::load_paramfiles(with_default_region(std::env::args_os().collect())) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(EXIT_OTHER_ERROR);
+        }
+    };
+    let matches = Cli::command().get_matches_from(args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    // The AWS operation name for error messages: `bunker org list-roots` → ListRoots.
-    let operation = ["org", "backup", "resource", "iam", "sts", "kms", "audit"]
-        .iter()
-        .find_map(|group| matches.subcommand_matches(group))
-        .and_then(|m| m.subcommand_name())
-        .map(org::operation_name)
-        .unwrap_or_default();
     init_logging(cli.verbose, matches!(cli.command, Command::Run(_)));
     // The vault engine is synchronous and runs its own threads: no async runtime.
     let cli = match cli {
@@ -150,10 +118,25 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(run(cli, &matches, &operation))
+    runtime.block_on(run(cli))
 }
 
-async fn run(cli: Cli, matches: &clap::ArgMatches, operation: &str) -> ExitCode {
+/// `--region` from `AWS_REGION`, then `AWS_DEFAULT_REGION`, for the groups that take one
+/// and when none is given: the front end's default, as the AWS CLI's.
+fn with_default_region(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let scoped = args.iter().skip(1).find(|a| !a.to_string_lossy().starts_with('-')).is_some_and(|g| SCOPED_GROUPS.contains(&g.to_string_lossy().as_ref()));
+    let given = args.iter().any(|a| a == "--region" || a.to_string_lossy().starts_with("--region="));
+    let help = args.iter().any(|a| a == "--help" || a == "-h");
+    if scoped && !given && !help
+        && let Some(region) = ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| std::env::var(v).ok().filter(|r| !r.is_empty()))
+    {
+        args.push("--region".into());
+        args.push(region.into());
+    }
+    args
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let query = match cli.query.as_deref().map(Query::parse).transpose() {
         Ok(query) => query,
         Err(e) => return fail(&anyhow::anyhow!("Bad value for --query: {e}")),
@@ -164,63 +147,95 @@ async fn run(cli: Cli, matches: &clap::ArgMatches, operation: &str) -> ExitCode 
             Err(e) => fail(&e),
         },
         Command::Run(args) => run_service(args, cli.home, cli.output, query).await,
-        command => run_aws(command, matches, cli.home, cli.output, query, operation).await,
+        Command::Aws(operation) => run_aws(operation, cli.home, cli.output, query).await,
+        Command::Vault(_) => unreachable!("handled by main()"),
     }
 }
 
-/// The AWS-style command groups: one operation, its JSON printed as the AWS CLI would.
-async fn run_aws(command: Command, matches: &clap::ArgMatches, home: Option<PathBuf>, format: Format, query: Option<Query>, operation: &str) -> ExitCode {
-    let clock: Arc<dyn bunker_core::Clock> = match std::env::var("BUNKER_FAKE_NOW").ok().filter(|v| !v.is_empty()) {
-        // One fixed instant for the whole command: lets scripts and tests act "later"
-        // (past a lock's grace time, a key's waiting period) without waiting.
-        Some(at) => match at.parse::<jiff::Timestamp>() {
-            Ok(at) => Arc::new(bunker_core::ManualClock::new(at)),
-            Err(e) => return fail(&anyhow::anyhow!("BUNKER_FAKE_NOW={at}: {e}")),
-        },
-        None => Arc::new(SystemClock),
-    };
-    let services = match home::open_services(home, clock).await {
-        Ok(s) => s,
+/// The clock this process asks the home for: `BUNKER_FAKE_NOW` asks for one simulated
+/// instant, which only a simulated home grants.
+fn time_request() -> anyhow::Result<TimeRequest> {
+    match std::env::var("BUNKER_FAKE_NOW").ok().filter(|v| !v.is_empty()) {
+        Some(at) => Ok(TimeRequest::At(at.parse().map_err(|e| anyhow::anyhow!("BUNKER_FAKE_NOW={at}: {e}"))?)),
+        None => Ok(TimeRequest::System),
+    }
+}
+
+/// The caller of this process: the owner of `BUNKER_ACCESS_KEY_ID`, else the local
+/// operator as `BUNKER_PRINCIPAL`, else as the root of the account the command names,
+/// else as the management account's root — each recorded as such.
+async fn caller(service: &Service, operation: &Operation) -> Result<Authenticated, Failure> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let (Some(id), Some(secret)) = (var(ACCESS_KEY_ENV), var(SECRET_ENV)) {
+        let token = var(SESSION_TOKEN_ENV);
+        return service.authenticate(&id, &secret, token.as_deref(), "cli").await;
+    }
+    if let Some(principal) = var("BUNKER_PRINCIPAL") {
+        let account = principal.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root")).unwrap_or(&principal);
+        if bunker_catalog::AccountId::parse(account).is_err() {
+            return Err(Failure::Parameter {
+                name: "BUNKER_PRINCIPAL",
+                message: format!("`{principal}` is not an account id or an account root ARN (arn:aws:iam::ACCOUNT:root)"),
+            });
+        }
+        return Ok(service.local_operator(account, LocalChoice::PrincipalVariable));
+    }
+    // A command naming an account (`--account-id`, or the ARN it acts on) acts as that
+    // account's root: the local operator holds every account's data in the home anyway,
+    // and the account's SCPs still bound what its root may do.
+    let info = operation.info();
+    if SCOPED_GROUPS.contains(&info.group) {
+        let member = |k: &str| info.parameters.get(k).and_then(Value::as_str).map(str::to_owned);
+        let named = member("AccountId").or_else(|| {
+            ["RecoveryPointArn", "ResourceArn"].iter().find_map(|k| member(k)).and_then(|arn| arn.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_owned))
+        });
+        if let Some(account) = named
+            && bunker_catalog::AccountId::parse(&account).is_ok()
+        {
+            return Ok(service.local_operator(&account, LocalChoice::NamedAccount));
+        }
+    }
+    Ok(match service.management_account().await {
+        Some(account) => service.local_operator(&account, LocalChoice::ManagementAccount),
+        None => service.local_operator("000000000000", LocalChoice::NoOrganization),
+    })
+}
+
+/// One AWS-style operation through the service's call path, printed as the AWS CLI would.
+async fn run_aws(operation: Operation, home: Option<PathBuf>, format: Format, query: Option<Query>) -> ExitCode {
+    let name = operation.info().name;
+    let service = match open(home, time_request()).await {
+        Ok(s) => s.with_connectors(Arc::new(progress_bars::ShowProgress)),
         Err(e) => return fail(&e),
     };
-    tracing::debug!(operation, "calling");
-    let result = match gate::admit(&services, matches).await {
-        Ok(admitted) => {
-            let result = dispatch(command, &services, &admitted.caller).await;
-            gate::record(&services, &admitted, &result).await;
-            result
+    tracing::debug!(operation = %name, "calling");
+    let result = match caller(&service, &operation).await {
+        Ok(who) => {
+            let approval = std::env::var(APPROVAL_ENV).ok().filter(|v| !v.is_empty());
+            service.call_with_approval(&who, operation, approval.as_deref()).await
         }
-        Err(failure) => Err(failure),
+        Err(failure) => {
+            let key = std::env::var(ACCESS_KEY_ENV).ok();
+            match service.record_refused_credentials(key, "cli", &operation, &failure).await {
+                Ok(()) => Err(failure),
+                Err(audit) => Err(audit),
+            }
+        }
     };
-    services.orgs.catalog().close().await;
+    service.close().await;
     match result {
         Ok(Some(value)) => {
             print_value(&value, format, query.as_ref());
             ExitCode::SUCCESS
         }
         Ok(None) => ExitCode::SUCCESS,
-        Err(failure) => report(&failure, operation),
+        Err(failure) => report(&failure, &name),
     }
 }
 
-/// Runs one admitted AWS-style command.
-async fn dispatch(command: Command, services: &home::Services, caller: &bunker_core::security::Caller) -> Result<Option<Value>, Failure> {
-    match command {
-        Command::Org(command) => org::run(&services.orgs, command).await,
-        Command::Backup(BackupArgs { scope, command }) => match scope.resolve(&services.orgs).await {
-            Ok(place) => backup::run(&backup::with_progress(services.backup.clone()), &place, command).await,
-            Err(e) => Err(e),
-        },
-        Command::Resource(ResourceArgs { scope, command }) => match scope.resolve(&services.orgs).await {
-            Ok(place) => resource::run(&services.backup, &place, command).await,
-            Err(e) => Err(e),
-        },
-        Command::Iam(args) => iam::run(services, caller, args).await,
-        Command::Sts(command) => sts::run(services, caller, command).await,
-        Command::Kms(command) => kms::run(services, command).await,
-        Command::Audit(command) => audit::run(services, command).await,
-        Command::Demo | Command::Run(_) | Command::Vault(_) => unreachable!("handled by run()"),
-    }
+async fn open(home: Option<PathBuf>, time: anyhow::Result<TimeRequest>) -> anyhow::Result<Service> {
+    let home = home::resolve(home)?;
+    Service::open(&home, time?).await
 }
 
 /// `bunker run`: the service in the foreground, on the system clock or a simulated one.
@@ -230,16 +245,23 @@ async fn run_service(args: run::RunArgs, home: Option<PathBuf>, format: Format, 
         Err(e) => return fail(&e),
     };
     let result = if args.fake_clock {
-        let start = args.start.unwrap_or_else(jiff::Timestamp::now);
         let until = args.until.expect("clap requires --until with --fake-clock");
-        let clock = Arc::new(bunker_core::ManualClock::new(start));
-        match home::open_services(Some(home), clock.clone()).await {
-            Ok(services) => run::simulate(services.backup, &clock, start, until).await,
+        match bunker_service::open_simulation(&home, args.start).await {
+            Ok((service, clock)) => {
+                let start = bunker_core::Clock::now(&clock);
+                let result = run::simulate(service.scheduler_service(), &clock, start, until).await;
+                if result.is_ok()
+                    && let Err(e) = bunker_service::advance_simulated_time(&home, until)
+                {
+                    return fail(&e);
+                }
+                result
+            }
             Err(e) => return fail(&e),
         }
     } else {
-        match home::open_services(Some(home), Arc::new(SystemClock)).await {
-            Ok(services) => run::daemon(services.backup, &args).await,
+        match Service::open(&home, TimeRequest::System).await {
+            Ok(service) => run::daemon(service.scheduler_service(), &args).await,
             Err(e) => return fail(&e),
         }
     };

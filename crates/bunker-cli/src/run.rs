@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use crate::aws_json::timestamp;
+use bunker_service::aws_json::timestamp;
 
 /// `bunker run` options.
 #[derive(Debug, Clone, Args)]

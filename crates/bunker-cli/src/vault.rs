@@ -23,6 +23,40 @@ use serde_json::{Value, json};
 use self::progress::Reporter;
 use crate::output::{self, Format, Query};
 
+impl VaultCommand {
+    /// The command's name, for the audit trail.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Init => "init",
+            Self::Backup { .. } => "backup",
+            Self::BackupStream { .. } => "backup-stream",
+            Self::Restore { .. } => "restore",
+            Self::RestoreStream { .. } => "restore-stream",
+            Self::Snapshots => "snapshots",
+            Self::Ls { .. } => "ls",
+            Self::Diff { .. } => "diff",
+            Self::Check { .. } => "check",
+            Self::Forget { .. } => "forget",
+            Self::Prune { .. } => "prune",
+            Self::Copy { .. } => "copy",
+            Self::Unlock { .. } => "unlock",
+            Self::Key(KeyCommand::Rotate { .. }) => "key rotate",
+            Self::Key(KeyCommand::List) => "key list",
+        }
+    }
+
+    /// Whether the command writes into the repository or elsewhere from it. A restore
+    /// writes files wherever it is told: from a service vault that is the service's
+    /// `start-restore-job`, which confines targets.
+    fn changes_vault(&self) -> bool {
+        match self {
+            Self::Init | Self::Backup { .. } | Self::BackupStream { .. } | Self::Restore { .. } | Self::Forget { .. } | Self::Prune { .. } => true,
+            Self::Copy { .. } | Self::Unlock { .. } | Self::Key(KeyCommand::Rotate { .. }) => true,
+            Self::RestoreStream { .. } | Self::Snapshots | Self::Ls { .. } | Self::Diff { .. } | Self::Check { .. } | Self::Key(KeyCommand::List) => false,
+        }
+    }
+}
+
 /// Where the password comes from, as restic's `RESTIC_PASSWORD`.
 const PASSWORD_ENV: &str = "BUNKER_VAULT_PASSWORD";
 
@@ -48,19 +82,43 @@ pub struct VaultArgs {
     command: VaultCommand,
 }
 
-/// The KEK of a key-service key in the home (the service's own vaults).
-fn kms_kek(home: Option<PathBuf>, arn: &str) -> Result<Box<dyn KeyEncryptionKey>, Failure> {
+/// The service's word on opening `repo` directly: `None` for a standalone repository,
+/// the key for a service vault the caller may read. A home without a catalog has no
+/// service vaults.
+fn service_access(home: Option<PathBuf>, repo: &str, command: &str, mutating: bool, kms_key_arn: Option<&str>) -> Result<Option<Box<dyn KeyEncryptionKey>>, Failure> {
     let home = crate::home::resolve(home).map_err(Failure::Error)?;
+    if !home.join(bunker_service::CATALOG_FILE).exists() {
+        return match kms_key_arn {
+            Some(_) => Err(Failure::Usage(format!("--kms-key-arn opens the service's vaults, and {} holds no service", home.display()))),
+            None => Ok(None),
+        };
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Failure::Error(anyhow!("{e}")))?;
-    let kek = runtime.block_on(async {
-        let catalog = bunker_catalog::Catalog::open_file(&home.join(crate::home::CATALOG_FILE)).await?;
-        let master = bunker_core::security::MasterKey::load(&home)?;
-        let keys = bunker_core::security::kms::KeyService::new(catalog.clone(), master, std::sync::Arc::new(bunker_core::SystemClock));
-        let kek = keys.vault_kek(arn).await;
-        catalog.close().await;
-        Ok::<_, anyhow::Error>(kek?)
-    });
-    Ok(Box::new(kek.map_err(Failure::Error)?))
+    runtime.block_on(async {
+        let service = bunker_service::Service::open(&home, bunker_service::TimeRequest::System).await.map_err(Failure::Error)?;
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let who = match (var("BUNKER_ACCESS_KEY_ID"), var("BUNKER_SECRET_ACCESS_KEY")) {
+            (Some(id), Some(secret)) => Some(service.authenticate(&id, &secret, var("BUNKER_SESSION_TOKEN").as_deref(), "cli").await.map_err(service_failure)?),
+            _ => None,
+        };
+        let access = service.direct_vault_access(who.as_ref(), repo, command, mutating).await;
+        service.close().await;
+        match access.map_err(service_failure)? {
+            bunker_service::vaults::DirectAccess::Standalone if kms_key_arn.is_some() => {
+                Err(Failure::Usage(format!("--kms-key-arn opens the service's vaults, and `{repo}` is none")))
+            }
+            bunker_service::vaults::DirectAccess::Standalone => Ok(None),
+            bunker_service::vaults::DirectAccess::ServiceVault { kek, .. } => Ok(Some(Box::new(kek) as Box<dyn KeyEncryptionKey>)),
+        }
+    })
+}
+
+/// A refusal of the service, in the AWS CLI's words.
+fn service_failure(f: bunker_service::Failure) -> Failure {
+    match f.code() {
+        Some(code) => Failure::Error(anyhow!("An error occurred ({code}): {f}")),
+        None => Failure::Error(anyhow!("{f}")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,12 +329,19 @@ fn execute(args: VaultArgs, printer: &Printer<'_>) -> Outcome {
         .repo
         .as_deref()
         .ok_or_else(|| Failure::Usage("no vault given: pass -r PATH or set BUNKER_VAULT_REPOSITORY".into()))?;
+    // The service's vaults are the service's: read here only after its authorization,
+    // changed only through it.
+    let service_kek = service_access(args.home.clone(), repo, args.command.name(), args.command.changes_vault(), args.kms_key_arn.as_deref())?;
+    if let VaultCommand::Copy { target, .. } = &args.command {
+        // Writing into a service vault is refused there; a standalone target is fine.
+        service_access(args.home.clone(), &target.to, "copy", true, None)?;
+    }
     let storage = open_storage(repo)?;
     if matches!(args.command, VaultCommand::Init) {
         return init(storage, repo, args.key_file.as_deref());
     }
-    let kek = match &args.kms_key_arn {
-        Some(arn) => kms_kek(args.home.clone(), arn)?,
+    let kek = match service_kek {
+        Some(kek) => kek,
         None => kek(args.key_file.as_deref(), false)?,
     };
     let mut vault = Vault::open(storage, kek.as_ref()).map_err(|e| match e {

@@ -37,7 +37,7 @@ pub use plans::{PlanSummary, PlanWithDocument, SelectionSummary};
 pub use resources::RegisterResource;
 pub use restore::{RestoreJob, StartRestoreJob};
 pub use scheduler::{Scheduler, TickReport};
-pub use vaults::VaultDescription;
+pub use vaults::{StorageOwner, VaultDescription};
 #[allow(unused_imports)] // filled by the lifecycle, copy and restore-testing work
 pub use {access_policies::*, copies::*, legal_holds::*, lifecycle::*, restore_testing::*, vault_lock::*};
 

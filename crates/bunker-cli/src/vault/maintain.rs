@@ -133,7 +133,7 @@ fn prune_values(r: &PruneReport, dry_run: bool) -> (Value, Value) {
 pub(super) struct CopyTarget {
     /// The target vault (a directory or s3://bucket/prefix), already initialized.
     #[arg(long, value_name = "REPO2")]
-    to: String,
+    pub(super) to: String,
     /// Key file of the target vault, instead of the password in BUNKER_VAULT_PASSWORD2.
     #[arg(long, value_name = "FILE")]
     to_key_file: Option<PathBuf>,

@@ -56,6 +56,24 @@ impl Location {
     }
 
     /// The storage there (blocking for S3: call from a blocking thread).
+    /// The same place written one way: directories absolute, resolved through symbolic
+    /// links as far as they exist, without `.` and `..`; S3 prefixes without a trailing `/`.
+    pub(crate) fn normalized(&self) -> Self {
+        match self {
+            Self::S3(s) => Self::S3(s.trim_end_matches('/').to_owned()),
+            Self::Dir(p) => Self::Dir(normalize_dir(p)),
+        }
+    }
+
+    /// Whether `self` is `other` or inside it (both normalized).
+    pub(crate) fn is_within(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Dir(a), Self::Dir(b)) => a.starts_with(b),
+            (Self::S3(a), Self::S3(b)) => a == b || a.starts_with(&format!("{b}/")),
+            _ => false,
+        }
+    }
+
     pub(crate) fn storage(&self) -> bunker_vault::Result<std::sync::Arc<dyn bunker_vault::Storage>> {
         bunker_vault::storage::open(&self.to_string())
     }
@@ -111,6 +129,17 @@ impl Sites {
     }
 
     /// Where `region`'s warm repositories live.
+    /// Every storage root configured or in use: the default Region roots under the home,
+    /// and every root `regions.json` names.
+    pub(crate) fn all_roots(&self) -> Vec<Location> {
+        let mut roots = vec![Location::Dir(self.data_dir.join("regions")), Location::Dir(self.data_dir.join("cold"))];
+        for region in self.regions.keys() {
+            roots.push(self.warm_root(region));
+            roots.push(self.cold_root(region));
+        }
+        roots
+    }
+
     pub(crate) fn warm_root(&self, region: &str) -> Location {
         match self.regions.get(region).and_then(|r| r.warm.as_deref()) {
             Some(p) => self.resolve(p),
@@ -178,4 +207,32 @@ mod tests {
             assert!(err.contains(needle) && err.contains(SITES_FILE), "{text}: {err}");
         }
     }
+}
+
+/// `path` absolute, with symbolic links resolved for the part that exists and `.`/`..`
+/// removed from the rest.
+fn normalize_dir(path: &std::path::Path) -> PathBuf {
+    let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
+    let mut existing = absolute.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut out = existing.canonicalize().unwrap_or(existing);
+    for part in rest.into_iter().rev() {
+        match part.to_str() {
+            Some("..") => {
+                out.pop();
+            }
+            Some(".") => {}
+            _ => out.push(part),
+        }
+    }
+    out
 }

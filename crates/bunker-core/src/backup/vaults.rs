@@ -88,6 +88,33 @@ impl BackupService {
         self.account_kek(&vault).await
     }
 
+    /// What lies at `location` (a directory or `s3://bucket/prefix`): one of the service's
+    /// vaults (warm or cold repository), somewhere else the service keeps data (its home,
+    /// a Region's storage roots), or nothing of the service's. Tools that open
+    /// repositories directly ask this first, so that the service's vaults are reached only
+    /// through the service.
+    ///
+    /// # Errors
+    /// Catalog failures; an unreadable `regions.json`.
+    pub async fn what_is_at(&self, location: &str) -> Result<StorageOwner> {
+        let sites = Sites::load(&self.data_dir)?;
+        let wanted = Location::from_stored(location).normalized();
+        let vaults = self.catalog.read().await?.vaults(None, None).await?;
+        for vault in vaults {
+            let warm = Location::from_stored(&vault.location).normalized();
+            let cold = sites.cold_vault(&vault.region, &vault.account_id, &vault.name).normalized();
+            if wanted.is_within(&warm) || wanted.is_within(&cold) {
+                return Ok(StorageOwner::Vault(Box::new(vault)));
+            }
+        }
+        let home = Location::Dir(self.data_dir.clone()).normalized();
+        let roots = sites.all_roots().into_iter().map(|r| r.normalized());
+        if wanted.is_within(&home) || roots.clone().any(|r| wanted.is_within(&r) || r.is_within(&wanted)) {
+            return Ok(StorageOwner::ServiceStorage);
+        }
+        Ok(StorageOwner::Nobody)
+    }
+
     /// [`Self::account_kek`] from a blocking thread (the engine's callers run there).
     fn blocking_kek(&self, vault: &BackupVault) -> Result<VersionedKek> {
         let fut = self.account_kek(vault);
@@ -316,4 +343,15 @@ impl BackupService {
         let pending = self.catalog.read().await?.kms_keys_in_state("PendingDeletion").await?;
         Ok(pending.into_iter().filter_map(|k| k.deletion_date).filter(|d| *d > after).min())
     }
+}
+
+/// Whose a storage location is (see [`BackupService::what_is_at`]).
+#[derive(Debug, Clone)]
+pub enum StorageOwner {
+    /// One of the service's vaults.
+    Vault(Box<BackupVault>),
+    /// Inside the service's home or a Region's storage, but no vault.
+    ServiceStorage,
+    /// Nothing of the service's: a standalone repository.
+    Nobody,
 }

@@ -2,26 +2,30 @@
 //! (`--account-id`, default the caller's), as `aws iam …` names and prints them; and
 //! `simulate`, which decides one request and names the statement that decided.
 
-use bunker_core::security::{AccessRequest, Caller, IdentityType};
+use bunker_core::security::{Caller, IdentityType};
 use clap::{Args, Subcommand};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::aws_json::shape;
-use crate::failure::{Failure, content, string_map};
-use crate::home::Services;
-use crate::scope::Scope;
+use crate::failure::{Failure, string_map};
+use crate::Service;
+use crate::scope::{Place, Scope};
 
 /// `bunker iam [--account-id] <operation>`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct IamArgs {
+    #[serde(flatten)]
     #[command(flatten)]
-    scope: Scope,
+    pub scope: Scope,
     #[command(subcommand)]
-    command: Command,
+    pub command: Command,
 }
 
 /// The operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum Command {
     /// Make an IAM user.
     CreateUser(UserName),
@@ -226,7 +230,8 @@ pub enum Command {
 }
 
 /// `--user-name`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct UserName {
     /// The user.
     #[arg(long)]
@@ -234,7 +239,8 @@ pub struct UserName {
 }
 
 /// `--role-name`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct RoleName {
     /// The role.
     #[arg(long)]
@@ -279,15 +285,11 @@ fn simulated_caller(arn: &str, mfa: bool, source_ip: Option<String>) -> Result<C
 }
 
 /// Runs one operation.
-pub async fn run(services: &Services, caller: &bunker_core::security::Caller, args: IamArgs) -> Result<Option<Value>, Failure> {
+pub(crate) async fn run(service: &Service, caller: &bunker_core::security::Caller, place: &Place, args: IamArgs) -> Result<Option<Value>, Failure> {
     // Principals may live in accounts outside the organization (standalone accounts), so
-    // the account is not checked against it.
-    let account = match args.scope.account_id.clone() {
-        Some(id) => id,
-        None => caller.account_id.clone(),
-    };
-    let account = account.as_str();
-    let sec = &services.security;
+    // the account was not checked against it.
+    let account = place.account.as_str();
+    let sec = &service.security;
     use Command as C;
     let out = match args.command {
         C::CreateUser(u) => json!({ "User": shape(&sec.create_user(account, &u.user_name, None).await?) }),
@@ -298,7 +300,7 @@ pub async fn run(services: &Services, caller: &bunker_core::security::Caller, ar
             return Ok(None);
         }
         C::CreateRole { role_name, assume_role_policy_document, max_session_duration } => {
-            let doc = content("--assume-role-policy-document", assume_role_policy_document)?;
+            let doc = assume_role_policy_document;
             json!({ "Role": shape(&sec.create_role(account, &role_name, &doc, None, max_session_duration).await?) })
         }
         C::GetRole(r) => json!({ "Role": shape(&sec.get_role(account, &r.role_name).await?) }),
@@ -308,17 +310,17 @@ pub async fn run(services: &Services, caller: &bunker_core::security::Caller, ar
             return Ok(None);
         }
         C::UpdateAssumeRolePolicy { role_name, policy_document } => {
-            let doc = content("--policy-document", policy_document)?;
+            let doc = policy_document;
             sec.update_assume_role_policy(account, &role_name, &doc).await?;
             return Ok(None);
         }
         C::PutUserPolicy { user_name, policy_name, policy_document } => {
-            let doc = content("--policy-document", policy_document)?;
+            let doc = policy_document;
             sec.put_inline_policy(account, "USER", &user_name, &policy_name, &doc).await?;
             return Ok(None);
         }
         C::PutRolePolicy { role_name, policy_name, policy_document } => {
-            let doc = content("--policy-document", policy_document)?;
+            let doc = policy_document;
             sec.put_inline_policy(account, "ROLE", &role_name, &policy_name, &doc).await?;
             return Ok(None);
         }
@@ -370,7 +372,7 @@ pub async fn run(services: &Services, caller: &bunker_core::security::Caller, ar
         C::ListApprovalRequests => json!({ "ApprovalRequests": shape(&sec.list_approval_requests(account).await?) }),
         C::Simulate { principal, action, resource, mfa, source_ip, request_tags } => {
             let caller = simulated_caller(&principal, mfa, source_ip)?;
-            let mut request = crate::gate::request_for(services, &action, &resource, account).await?;
+            let mut request = sec.access_request(&action, &resource, account).await?;
             if let Some(tags) = request_tags {
                 request.request_tags = string_map("--request-tags", tags)?;
             }
@@ -386,6 +388,4 @@ pub async fn run(services: &Services, caller: &bunker_core::security::Caller, ar
     Ok(Some(out))
 }
 
-/// Silences the unused warning of the builder when simulate is the only user.
-#[allow(dead_code)]
-fn _uses(_: AccessRequest) {}
+

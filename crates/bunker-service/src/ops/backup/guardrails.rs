@@ -6,15 +6,17 @@
 use bunker_core::BackupService;
 use bunker_core::backup::{CreateLegalHold, LegalHoldSelection, PutVaultLock};
 use clap::Subcommand;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::{page, pick};
 use crate::aws_json::shape;
-use crate::failure::{Failure, content};
+use crate::failure::Failure;
 use crate::scope::Place;
 
 /// The operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum GuardrailCommand {
     /// Lock a backup vault (or change its lock while that is allowed): its recovery points
     /// cannot be deleted, nor their retention shortened, before MinRetentionDays; new
@@ -107,7 +109,7 @@ pub enum GuardrailCommand {
 
 fn selection(value: Option<String>) -> Result<Option<LegalHoldSelection>, Failure> {
     let Some(value) = value else { return Ok(None) };
-    let text = content("--recovery-point-selection", value)?;
+    let text = value;
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| Failure::Parameter { name: "--recovery-point-selection", message: format!("invalid RecoveryPointSelection: {e}") })

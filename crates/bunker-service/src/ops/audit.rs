@@ -4,15 +4,17 @@
 
 use bunker_core::security::audit::{AuditTrail, LookupAttribute, LookupAttributeKey, LookupEvents, LookupEventsOutput, VerifyReport};
 use clap::Subcommand;
+use serde::Serialize;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use crate::aws_json::timestamp;
 use crate::failure::Failure;
-use crate::home::Services;
+use crate::Service;
 
 /// The operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum Command {
     /// Recorded calls, newest first, by one lookup attribute and a time range.
     LookupEvents {
@@ -40,8 +42,9 @@ pub enum Command {
 }
 
 /// Runs one operation.
-pub async fn run(services: &Services, command: Command) -> Result<Option<Value>, Failure> {
-    let trail = AuditTrail::of(&services.security);
+pub(crate) async fn run(service: &Service, who: &crate::Authenticated, command: Command) -> Result<Option<Value>, Failure> {
+    let trail = AuditTrail::of(&service.security);
+    let _ = who;
     match command {
         Command::LookupEvents { lookup_attributes, start_time, end_time, max_results, next_token } => {
             let mut attributes = Vec::new();

@@ -3,14 +3,16 @@
 
 use bunker_core::BackupService;
 use clap::Subcommand;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws_json::shape;
-use crate::failure::{Failure, content};
+use crate::failure::Failure;
 use crate::scope::Place;
 
 /// The operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 #[allow(clippy::enum_variant_names)] // the AWS operation names
 pub enum AccessPolicyCommand {
     /// Set a vault's access policy (an IAM policy document naming principals).
@@ -41,7 +43,7 @@ pub async fn run(svc: &BackupService, place: &Place, command: AccessPolicyComman
     let (account, region) = (place.account.as_str(), place.region.as_str());
     match command {
         AccessPolicyCommand::PutBackupVaultAccessPolicy { backup_vault_name, policy } => {
-            let policy = content("--policy", policy)?;
+            let policy = policy;
             svc.put_backup_vault_access_policy(account, region, &backup_vault_name, &policy).await?;
             Ok(None)
         }

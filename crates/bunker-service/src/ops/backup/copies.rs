@@ -8,6 +8,7 @@ use bunker_catalog::CopyJobFilter;
 use bunker_core::BackupService;
 use bunker_core::backup::{ListCopyJobs, StartCopyJob};
 use clap::Subcommand;
+use serde::Serialize;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -16,7 +17,8 @@ use crate::failure::Failure;
 use crate::scope::Place;
 
 /// The copy operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum CopyCommand {
     /// Copy a recovery point into another vault (another account or Region).
     StartCopyJob {

@@ -4,14 +4,15 @@
 
 use bunker_core::security::{Caller, Security};
 use clap::Subcommand;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::aws_json::shape;
 use crate::failure::Failure;
-use crate::home::Services;
 
 /// The operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum Command {
     /// Show the caller's account, ARN and id.
     GetCallerIdentity,
@@ -48,8 +49,7 @@ pub enum Command {
 }
 
 /// Runs one operation as `caller`.
-pub async fn run(services: &Services, caller: &Caller, command: Command) -> Result<Option<Value>, Failure> {
-    let sec = &services.security;
+pub async fn run(sec: &Security, caller: &Caller, command: Command) -> Result<Option<Value>, Failure> {
     let out = match command {
         Command::GetCallerIdentity => shape(&Security::get_caller_identity(caller)),
         Command::AssumeRole { role_arn, role_session_name, duration_seconds, serial_number, token_code } => {

@@ -8,14 +8,28 @@ use bunker_connectors::Source;
 use bunker_core::BackupService;
 use bunker_core::backup::RegisterResource;
 use clap::{ArgGroup, Subcommand};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::aws_json as aws;
-use crate::failure::{Failure, content, string_map};
-use crate::scope::{DEFAULT_REGION, Place};
+use crate::failure::{Failure, string_map};
+use crate::scope::{DEFAULT_REGION, Place, Scope};
+
+/// `bunker resource [--account-id] [--region] <operation>`.
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub struct ResourceArgs {
+    /// The account and Region.
+    #[serde(flatten)]
+    #[command(flatten)]
+    pub scope: Scope,
+    /// The operation.
+    #[command(subcommand)]
+    pub command: ResourceCommand,
+}
 
 /// The operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum ResourceCommand {
     /// Register a resource in the account and Region: exactly one of the location flags.
@@ -123,7 +137,7 @@ pub async fn run(svc: &BackupService, place: &Place, command: ResourceCommand) -
                     secret_access_key: None,
                 }
             } else {
-                let text = content("--location", location_json.unwrap_or_default())?;
+                let text = location_json.unwrap_or_default();
                 Source::from_json(&text).map_err(|e| Failure::Parameter { name: "--location", message: e.to_string() })?
             };
             let tags = tags.map_or_else(|| Ok(Default::default()), |t| string_map("--tags", t))?;

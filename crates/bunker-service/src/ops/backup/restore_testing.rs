@@ -7,14 +7,16 @@
 
 use bunker_core::BackupService;
 use clap::Subcommand;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::aws_json::shape;
-use crate::failure::{Failure, content};
+use crate::failure::Failure;
 use crate::scope::Place;
 
 /// The restore testing operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum RestoreTestingCommand {
     /// Create a restore testing plan from a `RestoreTestingPlanForCreate` document.
     CreateRestoreTestingPlan {
@@ -139,7 +141,7 @@ pub async fn run(svc: &BackupService, place: &Place, cmd: RestoreTestingCommand)
     let plan_keys = ["CreationTime", "RestoreTestingPlanArn", "RestoreTestingPlanName"];
     let output = match cmd {
         RestoreTestingCommand::CreateRestoreTestingPlan { restore_testing_plan, tags, creator_request_id } => {
-            let document = content("--restore-testing-plan", restore_testing_plan)?;
+            let document = restore_testing_plan;
             let tags = super::tags("--tags", tags)?;
             let plan = svc.create_restore_testing_plan(account, region, &document, tags, creator_request_id).await?;
             super::pick(shape(&plan), &plan_keys)
@@ -152,7 +154,7 @@ pub async fn run(svc: &BackupService, place: &Place, cmd: RestoreTestingCommand)
             json!({ "RestoreTestingPlans": plans.iter().map(shape).collect::<Vec<_>>() })
         }
         RestoreTestingCommand::UpdateRestoreTestingPlan { restore_testing_plan_name, restore_testing_plan } => {
-            let document = content("--restore-testing-plan", restore_testing_plan)?;
+            let document = restore_testing_plan;
             let plan = svc.update_restore_testing_plan(account, region, &restore_testing_plan_name, &document).await?;
             let mut v = super::pick(shape(&plan), &plan_keys);
             v["UpdateTime"] = shape(&plan)["LastUpdateTime"].clone();
@@ -163,7 +165,7 @@ pub async fn run(svc: &BackupService, place: &Place, cmd: RestoreTestingCommand)
             return Ok(None);
         }
         RestoreTestingCommand::CreateRestoreTestingSelection { restore_testing_plan_name, restore_testing_selection, creator_request_id } => {
-            let document = content("--restore-testing-selection", restore_testing_selection)?;
+            let document = restore_testing_selection;
             let sel = svc
                 .create_restore_testing_selection(account, region, &restore_testing_plan_name, &document, creator_request_id)
                 .await?;
@@ -185,7 +187,7 @@ pub async fn run(svc: &BackupService, place: &Place, cmd: RestoreTestingCommand)
             restore_testing_selection_name,
             restore_testing_selection,
         } => {
-            let document = content("--restore-testing-selection", restore_testing_selection)?;
+            let document = restore_testing_selection;
             let sel = svc
                 .update_restore_testing_selection(account, region, &restore_testing_plan_name, &restore_testing_selection_name, &document)
                 .await?;

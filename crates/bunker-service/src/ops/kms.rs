@@ -6,16 +6,19 @@ use std::collections::BTreeMap;
 
 use bunker_core::security::kms::{CreateGrant, CreateKey, base64};
 use clap::{Args, Subcommand};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::aws_json::shape;
-use crate::failure::{Failure, content, string_map};
-use crate::home::Services;
+use crate::failure::{Failure, string_map};
+use crate::Place;
 use crate::scope::Scope;
 
 /// `--key-id` (with the scope).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct KeyArgs {
+    #[serde(flatten)]
     #[command(flatten)]
     scope: Scope,
     /// The key: its id, ARN, alias name (`alias/…`) or alias ARN.
@@ -24,17 +27,21 @@ pub struct KeyArgs {
 }
 
 /// The scope alone.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct ScopeOnly {
+    #[serde(flatten)]
     #[command(flatten)]
     scope: Scope,
 }
 
 /// The operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum Command {
     /// Make a symmetric encryption key.
     CreateKey {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// A description.
@@ -56,6 +63,7 @@ pub enum Command {
     ListKeys(ScopeOnly),
     /// Name a key `alias/NAME`.
     CreateAlias {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// `alias/NAME`.
@@ -67,6 +75,7 @@ pub enum Command {
     },
     /// List the account's aliases in the Region (of one key with `--key-id`).
     ListAliases {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// Only this key's aliases.
@@ -75,6 +84,7 @@ pub enum Command {
     },
     /// Delete an alias.
     DeleteAlias {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// `alias/NAME`.
@@ -83,6 +93,7 @@ pub enum Command {
     },
     /// Replace a key's policy.
     PutKeyPolicy {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// The key.
@@ -97,6 +108,7 @@ pub enum Command {
     },
     /// Show a key's policy.
     GetKeyPolicy {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// The key.
@@ -108,6 +120,7 @@ pub enum Command {
     },
     /// Let a principal use a key for some operations.
     CreateGrant {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// The key.
@@ -128,6 +141,7 @@ pub enum Command {
     },
     /// List a key's grants.
     ListGrants {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// The key.
@@ -142,6 +156,7 @@ pub enum Command {
     },
     /// Revoke a grant.
     RevokeGrant {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// The key.
@@ -153,6 +168,7 @@ pub enum Command {
     },
     /// Encrypt up to 4 KiB under a key.
     Encrypt {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// The key.
@@ -167,6 +183,7 @@ pub enum Command {
     },
     /// Decrypt what `encrypt` or `generate-data-key` made.
     Decrypt {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// `fileb://PATH` or base64.
@@ -181,6 +198,7 @@ pub enum Command {
     },
     /// A random data key, in plaintext and encrypted under a key.
     GenerateDataKey {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// The key.
@@ -198,6 +216,7 @@ pub enum Command {
     },
     /// Rotate a key automatically (default every 365 days).
     EnableKeyRotation {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// The key.
@@ -216,6 +235,7 @@ pub enum Command {
     /// Delete a key after a waiting period (7 to 30 days, default 30); whatever it
     /// encrypts, backup vaults included, becomes unreadable then.
     ScheduleKeyDeletion {
+        #[serde(flatten)]
         #[command(flatten)]
         scope: Scope,
         /// The key.
@@ -234,9 +254,6 @@ pub enum Command {
 }
 
 fn binary(name: &'static str, value: &str) -> Result<Vec<u8>, Failure> {
-    if let Some(path) = value.strip_prefix("fileb://") {
-        return std::fs::read(path).map_err(|e| Failure::Parameter { name, message: format!("Unable to load paramfile {value}: {e}") });
-    }
     base64::decode(value).ok_or_else(|| Failure::Parameter { name, message: "Invalid base64: give base64 or fileb://PATH".into() })
 }
 
@@ -245,115 +262,91 @@ fn context(value: Option<String>) -> Result<BTreeMap<String, String>, Failure> {
 }
 
 /// Runs one operation.
-pub async fn run(services: &Services, command: Command) -> Result<Option<Value>, Failure> {
+pub async fn run(backup: &bunker_core::BackupService, p: &Place, command: Command) -> Result<Option<Value>, Failure> {
     use Command as C;
-    let keys = services.backup.key_service()?;
+    let keys = backup.key_service()?;
     let out = match command {
-        C::CreateKey { scope, description, policy, key_usage, key_spec } => {
-            let p = scope.resolve(&services.orgs).await?;
-            let policy = policy.map(|v| content("--policy", v)).transpose()?;
-            let k = keys.create_key(&p.account, &p.region, CreateKey { description, policy, key_usage, key_spec }).await?;
+        C::CreateKey { scope: _, description, policy, key_usage, key_spec } => {
+                        let k = keys.create_key(&p.account, &p.region, CreateKey { description, policy, key_usage, key_spec }).await?;
             json!({ "KeyMetadata": shape(&k) })
         }
-        C::DescribeKey(KeyArgs { scope, key_id }) => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::DescribeKey(KeyArgs { key_id, .. }) => {
             json!({ "KeyMetadata": shape(&keys.describe_key(&p.account, &p.region, &key_id).await?) })
         }
-        C::ListKeys(ScopeOnly { scope }) => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::ListKeys(ScopeOnly { .. }) => {
             json!({ "Keys": shape(&keys.list_keys(&p.account, &p.region).await?) })
         }
-        C::CreateAlias { scope, alias_name, target_key_id } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::CreateAlias { scope: _, alias_name, target_key_id } => {
             keys.create_alias(&p.account, &p.region, &alias_name, &target_key_id).await?;
             return Ok(None);
         }
-        C::ListAliases { scope, key_id } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::ListAliases { scope: _, key_id } => {
             json!({ "Aliases": shape(&keys.list_aliases(&p.account, &p.region, key_id.as_deref()).await?) })
         }
-        C::DeleteAlias { scope, alias_name } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::DeleteAlias { scope: _, alias_name } => {
             keys.delete_alias(&p.account, &p.region, &alias_name).await?;
             return Ok(None);
         }
-        C::PutKeyPolicy { scope, key_id, policy_name, policy } => {
-            let p = scope.resolve(&services.orgs).await?;
-            let policy = content("--policy", policy)?;
+        C::PutKeyPolicy { scope: _, key_id, policy_name, policy } => {
             keys.put_key_policy(&p.account, &p.region, &key_id, policy_name.as_deref(), &policy).await?;
             return Ok(None);
         }
-        C::GetKeyPolicy { scope, key_id, policy_name } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::GetKeyPolicy { scope: _, key_id, policy_name } => {
             let policy = keys.get_key_policy(&p.account, &p.region, &key_id, policy_name.as_deref()).await?;
             json!({ "Policy": policy, "PolicyName": "default" })
         }
-        C::CreateGrant { scope, key_id, grantee_principal, operations, retiring_principal, name } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::CreateGrant { scope: _, key_id, grantee_principal, operations, retiring_principal, name } => {
             let req = CreateGrant { grantee_principal, operations, retiring_principal, name };
             shape(&keys.create_grant(&p.account, &p.region, &key_id, req).await?)
         }
-        C::ListGrants { scope, key_id, grant_id, grantee_principal } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::ListGrants { scope: _, key_id, grant_id, grantee_principal } => {
             let grants = keys.list_grants(&p.account, &p.region, &key_id, grant_id.as_deref(), grantee_principal.as_deref()).await?;
             json!({ "Grants": shape(&grants), "Truncated": false })
         }
-        C::RevokeGrant { scope, key_id, grant_id } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::RevokeGrant { scope: _, key_id, grant_id } => {
             keys.revoke_grant(&p.account, &p.region, &key_id, &grant_id).await?;
             return Ok(None);
         }
-        C::Encrypt { scope, key_id, plaintext, encryption_context } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::Encrypt { scope: _, key_id, plaintext, encryption_context } => {
             let plaintext = binary("--plaintext", &plaintext)?;
             let e = keys.encrypt(&p.account, &p.region, &key_id, &plaintext, &context(encryption_context)?).await?;
             json!({ "CiphertextBlob": base64::encode(&e.ciphertext_blob), "KeyId": e.key_id, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
         }
-        C::Decrypt { scope, ciphertext_blob, encryption_context, key_id } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::Decrypt { scope: _, ciphertext_blob, encryption_context, key_id } => {
             let blob = binary("--ciphertext-blob", &ciphertext_blob)?;
             let d = keys.decrypt(&p.account, &p.region, &blob, &context(encryption_context)?, key_id.as_deref()).await?;
             json!({ "KeyId": d.key_id, "Plaintext": base64::encode(&d.plaintext), "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
         }
-        C::GenerateDataKey { scope, key_id, key_spec, number_of_bytes, encryption_context } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::GenerateDataKey { scope: _, key_id, key_spec, number_of_bytes, encryption_context } => {
             let ctx = context(encryption_context)?;
             let k = keys.generate_data_key(&p.account, &p.region, &key_id, &ctx, key_spec.as_deref(), number_of_bytes).await?;
             json!({ "CiphertextBlob": base64::encode(&k.ciphertext_blob), "Plaintext": base64::encode(&k.plaintext), "KeyId": k.key_id })
         }
-        C::EnableKeyRotation { scope, key_id, rotation_period_in_days } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::EnableKeyRotation { scope: _, key_id, rotation_period_in_days } => {
             keys.enable_key_rotation(&p.account, &p.region, &key_id, rotation_period_in_days).await?;
             return Ok(None);
         }
-        C::DisableKeyRotation(KeyArgs { scope, key_id }) => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::DisableKeyRotation(KeyArgs { key_id, .. }) => {
             keys.disable_key_rotation(&p.account, &p.region, &key_id).await?;
             return Ok(None);
         }
-        C::GetKeyRotationStatus(KeyArgs { scope, key_id }) => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::GetKeyRotationStatus(KeyArgs { key_id, .. }) => {
             shape(&keys.get_key_rotation_status(&p.account, &p.region, &key_id).await?)
         }
-        C::RotateKeyOnDemand(KeyArgs { scope, key_id }) => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::RotateKeyOnDemand(KeyArgs { key_id, .. }) => {
             json!({ "KeyId": keys.rotate_key_on_demand(&p.account, &p.region, &key_id).await? })
         }
-        C::ScheduleKeyDeletion { scope, key_id, pending_window_in_days } => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::ScheduleKeyDeletion { scope: _, key_id, pending_window_in_days } => {
             shape(&keys.schedule_key_deletion(&p.account, &p.region, &key_id, pending_window_in_days).await?)
         }
-        C::CancelKeyDeletion(KeyArgs { scope, key_id }) => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::CancelKeyDeletion(KeyArgs { key_id, .. }) => {
             json!({ "KeyId": keys.cancel_key_deletion(&p.account, &p.region, &key_id).await? })
         }
-        C::EnableKey(KeyArgs { scope, key_id }) => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::EnableKey(KeyArgs { key_id, .. }) => {
             keys.enable_key(&p.account, &p.region, &key_id).await?;
             return Ok(None);
         }
-        C::DisableKey(KeyArgs { scope, key_id }) => {
-            let p = scope.resolve(&services.orgs).await?;
+        C::DisableKey(KeyArgs { key_id, .. }) => {
             keys.disable_key(&p.account, &p.region, &key_id).await?;
             return Ok(None);
         }

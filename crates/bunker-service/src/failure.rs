@@ -1,5 +1,5 @@
-//! Why an AWS-style command failed, and reading parameters the AWS CLI's way
-//! (`file://` documents, `Key=Value,…` shorthand or JSON for maps).
+//! Why an operation failed, and reading map parameters the AWS CLI's way (`Key=Value,…`
+//! shorthand or JSON). `file://` parameters are read by the front end, never here.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +19,9 @@ pub enum Failure {
     /// The security services (IAM, STS, KMS, the audit trail) refused.
     #[error(transparent)]
     Security(#[from] SecurityError),
+    /// The audit trail cannot take the call's record: the call is refused.
+    #[error("the audit trail cannot be written, so nothing was done: {0}")]
+    AuditUnavailable(String),
     /// A parameter could not be read (such as a missing `file://`).
     #[error("Error parsing parameter '{name}': {message}")]
     Parameter {
@@ -36,25 +39,55 @@ impl Failure {
             Self::Service(e) => Some(e.code()),
             Self::Backup(e) => Some(e.code()),
             Self::Security(e) => Some(e.code()),
+            Self::AuditUnavailable(_) => Some("ServiceUnavailableException"),
             Self::Parameter { .. } => None,
         }
     }
+
+    /// The audit trail refused a record.
+    pub fn audit_unavailable(e: impl std::fmt::Display) -> Self {
+        Self::AuditUnavailable(e.to_string())
+    }
 }
 
-/// Reads a document parameter: `file://PATH` (or `fileb://PATH`) from a file, anything
-/// else as is.
-pub fn content(name: &'static str, value: String) -> Result<String, Failure> {
-    let Some(path) = value.strip_prefix("file://").or_else(|| value.strip_prefix("fileb://")) else {
-        return Ok(value);
-    };
-    std::fs::read_to_string(path)
-        .map_err(|e| Failure::Parameter { name, message: format!("Unable to load paramfile {value}: {e}") })
+/// Hides the password of every URI in `value` (`scheme://user:PASSWORD@host` →
+/// `scheme://user:****@host`), at any depth: connection strings are request members of
+/// resources and restores, and no password may reach the audit trail or a printout.
+pub fn hide_uri_passwords(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Some(hidden) = hide_uri_password(s) {
+                *s = hidden;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(hide_uri_passwords),
+        Value::Object(map) => map.values_mut().for_each(hide_uri_passwords),
+        _ => {}
+    }
 }
+
+/// `Some(uri with its password hidden)` when `text` holds a URI with a password.
+pub fn hide_uri_password(text: &str) -> Option<String> {
+    let scheme_end = text.find("://")?;
+    let rest = &text[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let at = authority.rfind('@')?;
+    let userinfo = &authority[..at];
+    let colon = userinfo.find(':')?;
+    let start = scheme_end + 3 + colon + 1;
+    let end = scheme_end + 3 + at;
+    if start == end {
+        return None;
+    }
+    Some(format!("{}****{}", &text[..start], &text[end..]))
+}
+
 
 /// Reads a string map (tags, restore metadata): JSON `{"k":"v"}`, `file://`, or the
 /// AWS CLI shorthand `k=v,k2=v2`.
 pub fn string_map(name: &'static str, value: String) -> Result<BTreeMap<String, String>, Failure> {
-    let text = content(name, value)?;
+    let text = value;
     let bad = |message: String| Failure::Parameter { name, message };
     if text.trim_start().starts_with('{') {
         let map: BTreeMap<String, Value> = serde_json::from_str(&text).map_err(|e| bad(format!("invalid JSON: {e}")))?;
@@ -81,14 +114,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn content_from_a_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.json");
-        std::fs::write(&path, "{\"plans\":{}}").unwrap();
-        assert_eq!(content("--content", format!("file://{}", path.display())).unwrap(), "{\"plans\":{}}");
-        assert_eq!(content("--content", "{}".into()).unwrap(), "{}");
-        let missing = content("--content", "file:///nonexistent/x.json".into()).unwrap_err();
-        assert!(missing.to_string().starts_with("Error parsing parameter '--content': Unable to load paramfile"), "{missing}");
+    fn uri_passwords_are_hidden() {
+        assert_eq!(hide_uri_password("postgresql://backup:s3cr:et@127.0.0.1:5432/crm").as_deref(), Some("postgresql://backup:****@127.0.0.1:5432/crm"));
+        assert_eq!(hide_uri_password("postgresql://backup@127.0.0.1/crm"), None);
+        assert_eq!(hide_uri_password("s3://bucket/a:b@c"), None);
+        let mut v = serde_json::json!({"Metadata": {"Url": "postgres://u:p@h/db"}, "List": ["x://a:b@c"]});
+        hide_uri_passwords(&mut v);
+        assert_eq!(v, serde_json::json!({"Metadata": {"Url": "postgres://u:****@h/db"}, "List": ["x://a:****@c"]}));
     }
 
     #[test]

@@ -3,14 +3,16 @@
 
 use bunker_core::{CreateAccount, CreateOrganization, CreatePolicy, Organizations, UpdatePolicy};
 use clap::Subcommand;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::aws_json as aws;
-use crate::failure::{Failure, content};
+use crate::failure::Failure;
 
 /// The operations. Each name, flag and output key is the AWS CLI's; the ones marked
 /// "Bunker extension" have no AWS counterpart.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum OrgCommand {
     /// Create the organization, with its root and its management account in the root.
     CreateOrganization {
@@ -327,12 +329,12 @@ async fn run_policies(svc: &Organizations, command: OrgCommand) -> Result<Option
     use OrgCommand as C;
     let output = match command {
         C::CreatePolicy { policy_type, name, content: text, description } => {
-            let content = content("--content", text)?;
+            let content = text;
             let policy = svc.create_policy(CreatePolicy { name, description, policy_type, content }).await?;
             json!({"Policy": aws::policy(&policy)})
         }
         C::UpdatePolicy { policy_id, name, description, content: text } => {
-            let content = text.map(|t| content("--content", t)).transpose()?;
+            let content = text;
             let policy = svc.update_policy(UpdatePolicy { policy_id, name, description, content }).await?;
             json!({"Policy": aws::policy(&policy)})
         }

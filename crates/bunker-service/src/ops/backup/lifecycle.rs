@@ -5,6 +5,7 @@
 use bunker_core::BackupService;
 use bunker_core::backup::RecoveryPointLifecycle;
 use clap::Subcommand;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws_json::shape;
@@ -12,7 +13,8 @@ use crate::failure::Failure;
 use crate::scope::Place;
 
 /// The operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum LifecycleCommand {
     /// Set when a recovery point moves to cold storage and when it is deleted, counted from
     /// its creation (a point already in cold storage keeps its move; cold data stays at

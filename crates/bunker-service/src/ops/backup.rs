@@ -14,22 +14,33 @@ mod restore_testing;
 use std::collections::BTreeMap;
 
 use bunker_catalog::JobFilter;
-use bunker_connectors::{BackupOutcome, BackupRequest, RestoreOutcome, Source};
 use bunker_core::BackupService;
-use bunker_core::backup::{Connectors, ListBackupJobs, RealConnectors, StartBackupJob, StartRestoreJob, vault_arn};
+use bunker_core::backup::{ListBackupJobs, StartBackupJob, StartRestoreJob, vault_arn};
 use bunker_policy::plan::Lifecycle;
-use bunker_vault::{Progress, SnapshotId, Vault};
 use clap::Subcommand;
+use serde::Serialize;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::aws_json::{self as aws, shape};
-use crate::failure::{Failure, content, string_map};
-use crate::scope::Place;
-use crate::vault::progress::Reporter;
+use crate::failure::{Failure, string_map};
+use crate::scope::{Place, Scope};
+
+/// `bunker backup [--account-id] [--region] <operation>`.
+#[derive(Debug, Clone, clap::Args, Serialize)]
+pub struct BackupArgs {
+    /// The account and Region.
+    #[serde(flatten)]
+    #[command(flatten)]
+    pub scope: Scope,
+    /// The operation.
+    #[command(subcommand)]
+    pub command: BackupCommand,
+}
 
 /// The operations.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(rename_all_fields = "PascalCase")]
 pub enum BackupCommand {
     /// Create a backup vault (its data lives in the Region's storage, encrypted under the
     /// account's key).
@@ -272,16 +283,6 @@ pub enum BackupCommand {
         #[arg(long)]
         no_copy_source_tags_to_restored_resource: bool,
     },
-    #[command(flatten)]
-    Lifecycle(lifecycle::LifecycleCommand),
-    #[command(flatten)]
-    Copies(copies::CopyCommand),
-    #[command(flatten)]
-    RestoreTesting(restore_testing::RestoreTestingCommand),
-    #[command(flatten)]
-    AccessPolicies(access_policies::AccessPolicyCommand),
-    #[command(flatten)]
-    Guardrails(guardrails::GuardrailCommand),
     /// Describe a restore job.
     DescribeRestoreJob {
         /// The job.
@@ -300,33 +301,21 @@ pub enum BackupCommand {
         #[arg(long)]
         max_results: Option<i64>,
     },
-}
-
-/// Shows vault progress on the terminal around the real connectors.
-struct ShowProgress;
-
-impl Connectors for ShowProgress {
-    fn backup(&self, source: &Source, request: &BackupRequest<'_>) -> bunker_connectors::Result<BackupOutcome> {
-        let reporter = Reporter::for_terminal();
-        let request = BackupRequest {
-            vault: request.vault,
-            time: request.time,
-            tags: request.tags.clone(),
-            parent: request.parent,
-            stop: request.stop.clone(),
-            progress: &reporter,
-        };
-        RealConnectors.backup(source, &request)
-    }
-
-    fn restore(&self, vault: &Vault, snapshot: SnapshotId, target: &Source, _progress: &dyn Progress) -> bunker_connectors::Result<RestoreOutcome> {
-        RealConnectors.restore(vault, snapshot, target, &Reporter::for_terminal())
-    }
-}
-
-/// The service with progress bars for the jobs this command runs.
-pub fn with_progress(svc: BackupService) -> BackupService {
-    svc.with_connectors(std::sync::Arc::new(ShowProgress))
+    #[serde(untagged)]
+    #[command(flatten)]
+    Lifecycle(lifecycle::LifecycleCommand),
+    #[serde(untagged)]
+    #[command(flatten)]
+    Copies(copies::CopyCommand),
+    #[serde(untagged)]
+    #[command(flatten)]
+    RestoreTesting(restore_testing::RestoreTestingCommand),
+    #[serde(untagged)]
+    #[command(flatten)]
+    AccessPolicies(access_policies::AccessPolicyCommand),
+    #[serde(untagged)]
+    #[command(flatten)]
+    Guardrails(guardrails::GuardrailCommand),
 }
 
 /// `{"Key": [shape(item)…]}` plus `NextToken` when there is more.
@@ -351,7 +340,7 @@ fn tags(name: &'static str, value: Option<String>) -> Result<BTreeMap<String, St
 fn lifecycle(value: Option<String>) -> Result<Option<Lifecycle>, Failure> {
     let Some(value) = value else { return Ok(None) };
     let bad = |message: String| Failure::Parameter { name: "--lifecycle", message };
-    let text = content("--lifecycle", value)?;
+    let text = value;
     let json: Value = if text.trim_start().starts_with('{') {
         serde_json::from_str(&text).map_err(|e| bad(format!("invalid JSON: {e}")))?
     } else {
@@ -399,13 +388,13 @@ pub async fn run(svc: &BackupService, place: &Place, command: BackupCommand) -> 
             return Ok(None);
         }
         C::CreateBackupPlan { backup_plan, creator_request_id } => {
-            let doc = content("--backup-plan", backup_plan)?;
+            let doc = backup_plan;
             let p = svc.create_backup_plan(account, region, &doc, creator_request_id).await?;
             pick(shape(&p), &["BackupPlanId", "BackupPlanArn", "CreationDate", "VersionId"])
         }
         C::GetBackupPlan { backup_plan_id, version_id } => shape(&svc.get_backup_plan(&backup_plan_id, version_id.as_deref()).await?),
         C::UpdateBackupPlan { backup_plan_id, backup_plan } => {
-            let doc = content("--backup-plan", backup_plan)?;
+            let doc = backup_plan;
             let p = svc.update_backup_plan(&backup_plan_id, &doc).await?;
             pick(shape(&p), &["BackupPlanId", "BackupPlanArn", "CreationDate", "VersionId"])
         }
@@ -427,7 +416,7 @@ async fn run_selections_and_jobs(svc: &BackupService, place: &Place, command: Ba
     let (account, region) = (place.account.as_str(), place.region.as_str());
     let output = match command {
         C::CreateBackupSelection { backup_plan_id, backup_selection, creator_request_id } => {
-            let doc = content("--backup-selection", backup_selection)?;
+            let doc = backup_selection;
             let s = svc.create_backup_selection(&backup_plan_id, &doc, creator_request_id).await?;
             pick(shape(&s), &["SelectionId", "BackupPlanId", "CreationDate"])
         }
