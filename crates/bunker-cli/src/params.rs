@@ -51,7 +51,7 @@ mod tests {
             .collect();
         let out = load_paramfiles(args).unwrap();
         assert_eq!(out[4], "{\"plans\":{}}");
-        assert_eq!(out[5], format!("--x={}", bunker_core::security::kms::base64::encode(b"{\"plans\":{}}")));
+        assert_eq!(out[5], OsString::from(format!("--x={}", bunker_core::security::kms::base64::encode(b"{\"plans\":{}}"))));
         let missing = load_paramfiles(vec!["--content".into(), "file:///nonexistent/x.json".into()]).unwrap_err();
         assert!(missing.starts_with("Error parsing parameter '--content': Unable to load paramfile"), "{missing}");
     }

@@ -68,7 +68,7 @@ fn all_pages(home: &Home, args: &[&str], key: &str) -> Vec<Value> {
 
 #[test]
 fn vaults_plans_jobs_recovery_points_and_restores() {
-    let home = Home::new();
+    let home = Home::new().simulated(&jiff::Timestamp::now().to_string());
     organization(&home);
     let src = home.path().join("site");
     write_tree(&src, 1);
@@ -333,7 +333,7 @@ fn a_region_on_s3_roots_warm_and_cold() {
         return;
     };
     moto.create_bucket("bunker-sites");
-    let home = Home::new()
+    let home = Home::new().simulated(&jiff::Timestamp::now().to_string())
         .with_env("AWS_ENDPOINT_URL", &moto.endpoint())
         .with_env("AWS_ACCESS_KEY_ID", bunker_testkit::moto::ACCESS_KEY_ID)
         .with_env("AWS_SECRET_ACCESS_KEY", bunker_testkit::moto::SECRET_ACCESS_KEY);

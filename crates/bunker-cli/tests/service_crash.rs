@@ -48,10 +48,12 @@ fn kill_after(home: &Home, args: &[&str], delay: Duration) {
 }
 
 /// One service pass on a clock past every lease: retries, takeovers, lifecycle.
-fn service_pass(home: &Home) {
-    let start = Timestamp::now() + SignedDuration::from_mins(11);
+/// `now` is the home's simulated time, moved past the pass.
+fn service_pass(home: &Home, now: &mut Timestamp) {
+    let start = *now + SignedDuration::from_mins(11);
     let until = start + SignedDuration::from_mins(1);
     home.ok(&["run", "--fake-clock", "--start", &start.to_string(), "--until", &until.to_string()]);
+    *now = until;
 }
 
 /// `bunker vault check --read-data` on a service vault, with its key from the key service.
@@ -78,7 +80,8 @@ fn sigkill_copy_jobs_and_deletions() {
     let seed = std::env::var("BUNKER_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| Timestamp::now().as_nanosecond() as u64 | 1);
     eprintln!("BUNKER_CRASH_SEED={seed}");
     let mut rng = Rng::new(seed);
-    let home = Home::new();
+    let mut now = Timestamp::now();
+    let home = Home::new().simulated(&now.to_string());
     home.ok(&["org", "create-organization", "--management-account-id", "111111111111"]);
     for (id, name) in [(MEMBER, "web"), (CENTRAL, "bunker")] {
         home.ok(&["org", "create-account", "--account-name", name, "--email", &format!("{name}@example.com"), "--account-id", id]);
@@ -128,7 +131,7 @@ fn sigkill_copy_jobs_and_deletions() {
         points.push(rp.clone());
         let args = copy_args(&rp);
         kill_after(&home, &args.iter().map(String::as_str).collect::<Vec<_>>(), rng.below(copy_time));
-        service_pass(&home);
+        service_pass(&home, &mut now);
         let jobs = home.ok(&member(&["backup", "list-copy-jobs"]));
         for job in jobs["CopyJobs"].as_array().unwrap() {
             let state = job["State"].as_str().unwrap();
@@ -152,7 +155,7 @@ fn sigkill_copy_jobs_and_deletions() {
     let delete_time = started.elapsed();
     for rp in points.iter().take(3) {
         kill_after(&home, &member(&["backup", "delete-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", rp]), rng.below(delete_time));
-        service_pass(&home);
+        service_pass(&home, &mut now);
         let out = home.run(&member(&["backup", "describe-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", rp]));
         if out.status.success() {
             let status: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -181,7 +181,7 @@ mod tests {
     fn a_real_home_refuses_simulated_time_and_a_simulated_one_only_moves_forward() {
         let real = tempfile::tempdir().unwrap();
         clock_for(real.path(), TimeRequest::System, true).unwrap();
-        let e = clock_for(real.path(), TimeRequest::At(at("2040-01-01T00:00:00Z")), false).unwrap_err();
+        let e = clock_for(real.path(), TimeRequest::At(at("2040-01-01T00:00:00Z")), false).err().unwrap();
         assert!(e.to_string().contains("keeps real time"), "{e}");
         assert!(clock_for(real.path(), TimeRequest::Simulation { start: None }, false).is_err());
 
@@ -191,7 +191,7 @@ mod tests {
         let (clock, _) = clock_for(sim.path(), TimeRequest::System, false).unwrap();
         assert_eq!(clock.now(), at("2027-01-01T00:00:00Z"), "a simulated home answers with its own time");
         clock_for(sim.path(), TimeRequest::At(at("2027-02-01T00:00:00Z")), false).unwrap();
-        let e = clock_for(sim.path(), TimeRequest::At(at("2027-01-15T00:00:00Z")), false).unwrap_err();
+        let e = clock_for(sim.path(), TimeRequest::At(at("2027-01-15T00:00:00Z")), false).err().unwrap();
         assert!(e.to_string().contains("only moves forward"), "{e}");
 
         // A home made before the mode was recorded keeps real time.

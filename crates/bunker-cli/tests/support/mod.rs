@@ -18,6 +18,14 @@ impl Home {
         Self { dir: tempfile::tempdir().unwrap(), env: Vec::new() }
     }
 
+    /// A home created for simulated time, at `at`: its clock moves only forward, by
+    /// `BUNKER_FAKE_NOW` on a command or `bunker run --fake-clock`.
+    pub fn simulated(self, at: &str) -> Self {
+        let out = self.command().env("BUNKER_FAKE_NOW", at).args(["sts", "get-caller-identity"]).output().expect("bunker runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        self
+    }
+
     /// Every command of this home runs with `key=value` in its environment.
     pub fn with_env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));

@@ -236,7 +236,7 @@ mod tests {
         std::fs::write(&plan_file, r#"{"RestoreTestingPlanName":"weekly","ScheduleExpression":"cron(0 6 ? * SUN *)",
             "RecoveryPointSelection":{"Algorithm":"RANDOM_WITHIN_WINDOW","IncludeVaults":["*"],"RecoveryPointTypes":["SNAPSHOT"]}}"#).unwrap();
         let cmd = RestoreTestingCommand::CreateRestoreTestingPlan {
-            restore_testing_plan: format!("file://{}", plan_file.display()),
+            restore_testing_plan: std::fs::read_to_string(&plan_file).unwrap(),
             tags: Some("team=ops".into()),
             creator_request_id: None,
         };
