@@ -60,6 +60,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Aws(Operation),
     /// Build a sample organization with backup policies in a fresh home and show what
     /// every account gets.
     Demo,
@@ -70,8 +72,6 @@ enum Command {
     /// diff, check, forget, prune, copy, unlock, key rotation (for standalone repositories;
     /// a service vault only read, after authorization).
     Vault(vault::VaultArgs),
-    #[command(flatten)]
-    Aws(Operation),
 }
 
 /// The command groups that act in an account and Region.
@@ -187,7 +187,7 @@ async fn caller(service: &Service, operation: &Operation) -> Result<Authenticate
     if SCOPED_GROUPS.contains(&info.group) {
         let member = |k: &str| info.parameters.get(k).and_then(Value::as_str).map(str::to_owned);
         let named = member("AccountId").or_else(|| {
-            ["RecoveryPointArn", "ResourceArn"].iter().find_map(|k| member(k)).and_then(|arn| arn.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_owned))
+            ["RecoveryPointArn", "ResourceArn", "Principal"].iter().find_map(|k| member(k)).and_then(|arn| arn.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_owned))
         });
         if let Some(account) = named
             && bunker_catalog::AccountId::parse(&account).is_ok()

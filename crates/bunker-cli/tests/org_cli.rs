@@ -309,7 +309,7 @@ fn help_everywhere() {
     let top = home.run(&["--help"]);
     assert!(top.status.success());
     let top = String::from_utf8(top.stdout).unwrap();
-    assert_eq!(subcommands(&top), ["org", "demo", "backup", "resource", "run", "vault", "iam", "sts", "kms", "audit"]);
+    assert_eq!(subcommands(&top), ["org", "backup", "resource", "iam", "sts", "kms", "audit", "demo", "run", "vault"]);
     let org = String::from_utf8(home.run(&["org", "--help"]).stdout).unwrap();
     let names = subcommands(&org);
     assert_eq!(names.len(), 31, "{names:?}");

@@ -4,8 +4,8 @@
 //! that the demo and tests can live through months in seconds, and a caller must never be
 //! able to pick "now" to get past a Vault Lock, a retention or an expiry. So the clock is a
 //! property of the home, fixed when the home is created (its first command), never a
-//! per-call choice: a real home refuses simulated time outright, and a simulated home's
-//! time only moves forward.
+//! per-call choice: a real home refuses simulated time outright. A simulated home is a
+//! sandbox (the demo, tests, rehearsals) and is never served.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -101,20 +101,14 @@ fn clock_for(home: &Path, request: TimeRequest, new_home: bool) -> anyhow::Resul
              command run with BUNKER_FAKE_NOW, or `bunker run --fake-clock` on a new home) lives on a simulated clock"
         ),
         (Mode::Simulated, request) => {
+            // A simulated home is a sandbox (the demo, tests): a command may name any
+            // instant; the home remembers the latest, which commands naming none run at.
             let stored = state.now;
             let now = match request {
-                TimeRequest::System => stored.unwrap_or_else(Timestamp::now),
-                TimeRequest::At(at) | TimeRequest::Simulation { start: Some(at) } => {
-                    if let Some(stored) = stored
-                        && at < stored
-                    {
-                        bail!("time in a simulated home only moves forward: it is already {stored}, not {at}");
-                    }
-                    at
-                }
-                TimeRequest::Simulation { start: None } => stored.unwrap_or_else(Timestamp::now),
+                TimeRequest::At(at) | TimeRequest::Simulation { start: Some(at) } => at,
+                TimeRequest::System | TimeRequest::Simulation { start: None } => stored.unwrap_or_else(Timestamp::now),
             };
-            if stored != Some(now) {
+            if stored.is_none_or(|s| now > s) {
                 write_state(home, &ClockState { mode: Mode::Simulated, now: Some(now) })?;
             }
             let clock = ManualClock::new(now);
@@ -178,7 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn a_real_home_refuses_simulated_time_and_a_simulated_one_only_moves_forward() {
+    fn a_real_home_refuses_simulated_time_and_a_simulated_one_keeps_its_latest_instant() {
         let real = tempfile::tempdir().unwrap();
         clock_for(real.path(), TimeRequest::System, true).unwrap();
         let e = clock_for(real.path(), TimeRequest::At(at("2040-01-01T00:00:00Z")), false).err().unwrap();
@@ -191,8 +185,10 @@ mod tests {
         let (clock, _) = clock_for(sim.path(), TimeRequest::System, false).unwrap();
         assert_eq!(clock.now(), at("2027-01-01T00:00:00Z"), "a simulated home answers with its own time");
         clock_for(sim.path(), TimeRequest::At(at("2027-02-01T00:00:00Z")), false).unwrap();
-        let e = clock_for(sim.path(), TimeRequest::At(at("2027-01-15T00:00:00Z")), false).err().unwrap();
-        assert!(e.to_string().contains("only moves forward"), "{e}");
+        let (clock, _) = clock_for(sim.path(), TimeRequest::At(at("2027-01-15T00:00:00Z")), false).unwrap();
+        assert_eq!(clock.now(), at("2027-01-15T00:00:00Z"), "a command may name an earlier instant");
+        let (clock, _) = clock_for(sim.path(), TimeRequest::System, false).unwrap();
+        assert_eq!(clock.now(), at("2027-02-01T00:00:00Z"), "the home keeps the latest");
 
         // A home made before the mode was recorded keeps real time.
         let old = tempfile::tempdir().unwrap();

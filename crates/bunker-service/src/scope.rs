@@ -65,7 +65,13 @@ impl Scope {
         let account = match (&self.account_id, &organization) {
             (Some(id), Some(_)) => orgs.describe_account(id).await?.id,
             (Some(id), None) => checked_account(id)?,
-            (None, _) => caller_account.to_owned(),
+            (None, Some(_)) => caller_account.to_owned(),
+            (None, None) => {
+                return Err(Failure::Parameter {
+                    name: "--account-id",
+                    message: "no organization exists to take the account from: pass --account-id or create one with `bunker org create-organization`".into(),
+                });
+            }
         };
         Ok(Place { account, region })
     }

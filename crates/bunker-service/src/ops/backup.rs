@@ -358,7 +358,7 @@ fn lifecycle(value: Option<String>) -> Result<Option<Lifecycle>, Failure> {
 /// `--by-account-id`: the scope's account by default, `ANY` for all.
 fn account_filter(by: Option<String>, place: &Place) -> Option<String> {
     match by.as_deref() {
-        Some("ANY") => None,
+        Some("ANY" | "*") => None,
         Some(id) => Some(id.to_owned()),
         None => Some(place.account.clone()),
     }

@@ -1,0 +1,199 @@
+//! The ways around the service's boundary that were open, each tried from outside with the
+//! real binary and now refused clearly, with nothing changed: another account's vault
+//! through `bunker vault`, deleting in a locked vault with the engine directly, a faked
+//! clock deciding a lock, `--region` with path characters, `--by-account-id` from a
+//! member, oversized requests, passwords in the audit trail.
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+use support::Home;
+
+const MANAGEMENT: &str = "111111111111";
+const MEMBER: &str = "222222222222";
+const OTHER: &str = "333333333333";
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+fn with_key(home: &Home, key: &(String, String), args: &[&str]) -> Output {
+    home.command().env("BUNKER_ACCESS_KEY_ID", &key.0).env("BUNKER_SECRET_ACCESS_KEY", &key.1).args(args).output().expect("bunker runs")
+}
+
+/// An organization with a member holding a locked vault with one recovery point of a real
+/// directory; another member's user with no policies. Returns that user's key, the
+/// recovery point ARN and the vault's directory.
+fn world(home: &Home) -> ((String, String), String, std::path::PathBuf) {
+    home.ok(&["org", "create-organization", "--management-account-id", MANAGEMENT]);
+    for (name, id) in [("member", MEMBER), ("other", OTHER)] {
+        home.ok(&["org", "create-account", "--account-name", name, "--email", &format!("{name}@example.com"), "--account-id", id]);
+    }
+    let data = home.path().parent().unwrap().join(format!("{}-data", home.path().file_name().unwrap().to_string_lossy()));
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("ledger.txt"), "the only copy").unwrap();
+    let m = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--account-id", MEMBER]);
+        home.ok(&all)
+    };
+    m(&["backup", "create-backup-vault", "--backup-vault-name", "Main"]);
+    let arn = s(&m(&["resource", "register", "--resource-name", "ledger", "--directory", data.to_str().unwrap()])["Resource"]["ResourceArn"]);
+    let job = m(&["backup", "start-backup-job", "--backup-vault-name", "Main", "--resource-arn", &arn]);
+    assert_eq!(job["State"], "COMPLETED", "{job}");
+    m(&["backup", "put-backup-vault-lock-configuration", "--backup-vault-name", "Main", "--min-retention-days", "30", "--changeable-for-days", "3"]);
+    home.ok(&["iam", "create-user", "--user-name", "nobody", "--account-id", OTHER]);
+    let key = home.ok(&["iam", "create-access-key", "--user-name", "nobody", "--account-id", OTHER]);
+    let key = (s(&key["AccessKey"]["AccessKeyId"]), s(&key["AccessKey"]["SecretAccessKey"]));
+    let described = m(&["backup", "describe-backup-vault", "--backup-vault-name", "Main"]);
+    (key, s(&job["RecoveryPointArn"]), described["Location"].as_str().unwrap().into())
+}
+
+fn events(home: &Home, name: &str) -> Vec<Value> {
+    let out = home.ok(&["audit", "lookup-events", "--lookup-attributes", &format!("AttributeKey=EventName,AttributeValue={name}")]);
+    out["Events"].as_array().unwrap().iter().map(|e| serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap()).collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn snapshot_count(home: &Home, vault: &Path) -> usize {
+    let out = home.ok(&["vault", "-r", vault.to_str().unwrap(), "snapshots"]);
+    out.as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn the_engine_reads_a_service_vault_only_after_authorization_and_never_changes_it() {
+    let home = Home::new();
+    let (nobody, rp, vault) = world(&home);
+    let repo = vault.to_str().unwrap();
+
+    // Another account's user with no policies: refused and audited, with or without the key ARN.
+    for extra in [vec![], vec!["--kms-key-arn", "arn:aws:kms:us-east-1:222222222222:alias/aws/backup"]] {
+        let mut args = vec!["vault", "-r", repo, "snapshots"];
+        args.extend(extra);
+        let out = with_key(&home, &nobody, &args);
+        assert!(!out.status.success(), "listed another account's vault");
+        assert!(stderr(&out).contains("AccessDenied"), "{}", stderr(&out));
+        assert!(out.stdout.is_empty());
+    }
+    let denied = events(&home, "InspectBackupVault");
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert!(denied.iter().all(|e| e["userIdentity"]["userName"] == "nobody" && e["errorCode"].as_str().is_some_and(|c| c.contains("AccessDenied"))));
+
+    // The vault's own account reads it (recorded), and every way of changing it is refused.
+    assert_eq!(snapshot_count(&home, &vault), 1);
+    let id = home.ok(&["vault", "-r", repo, "snapshots"])[0]["id"].as_str().unwrap().to_owned();
+    for args in [
+        vec!["forget", id.as_str(), "--prune"],
+        vec!["prune"],
+        vec!["unlock", "--remove-all"],
+        vec!["backup", "/etc/hostname"],
+        vec!["restore", "latest", "--target", "/tmp/x"],
+    ] {
+        let mut all = vec!["vault", "-r", repo];
+        all.extend(args.iter().copied());
+        let out = home.run(&all);
+        assert!(!out.status.success(), "{args:?} changed a service vault");
+        assert!(stderr(&out).contains("InvalidRequestException") && stderr(&out).contains("only through the service"), "{}", stderr(&out));
+    }
+    // Nothing changed: the point is still there, in the engine and in the catalog.
+    assert_eq!(snapshot_count(&home, &vault), 1);
+    let described = home.ok(&["backup", "describe-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp, "--account-id", MEMBER]);
+    assert_eq!(described["Status"], "COMPLETED");
+    let refused = events(&home, "InspectBackupVault");
+    assert_eq!(refused.iter().filter(|e| e["errorCode"] == "InvalidRequestException").count(), 5);
+    // Elsewhere in the home (not a vault) nothing is opened either.
+    let out = home.run(&["vault", "-r", home.path().join("regions").to_str().unwrap(), "snapshots"]);
+    assert!(stderr(&out).contains("inside the service's storage"), "{}", stderr(&out));
+    // A standalone repository is the engine's own business.
+    let standalone = home.path().parent().unwrap().join(format!("{}-standalone", home.path().file_name().unwrap().to_string_lossy()));
+    let out = home.command().env("BUNKER_VAULT_PASSWORD", "pw").args(["vault", "-r", standalone.to_str().unwrap(), "init"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn simulated_time_never_decides_a_lock_in_a_real_home() {
+    let home = Home::new();
+    let (_, rp, _) = world(&home);
+    let delete = ["backup", "delete-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp, "--account-id", MEMBER];
+    // Ten years later, by the caller's say-so: refused before anything is looked at.
+    let out = home.command().env("BUNKER_FAKE_NOW", "2036-01-01T00:00:00Z").args(delete).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("simulated time is refused: this home keeps real time"), "{}", stderr(&out));
+    let out = home.run(&["run", "--fake-clock", "--start", "2036-01-01T00:00:00Z", "--until", "2036-01-02T00:00:00Z"]);
+    assert!(stderr(&out).contains("keeps real time"), "{}", stderr(&out));
+    // The lock still holds on the real clock, and the point is there.
+    home.service_error(&delete, "InvalidRequestException", "DeleteRecoveryPoint");
+    let described = home.ok(&["backup", "describe-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp, "--account-id", MEMBER]);
+    assert_eq!(described["Status"], "COMPLETED");
+
+    // A home made before the mode was recorded keeps real time too.
+    std::fs::remove_file(home.path().join("clock.json")).unwrap();
+    let out = home.command().env("BUNKER_FAKE_NOW", "2036-01-01T00:00:00Z").args(delete).output().unwrap();
+    assert!(stderr(&out).contains("keeps real time"), "{}", stderr(&out));
+}
+
+#[test]
+fn regions_with_path_characters_are_refused() {
+    let home = Home::new();
+    home.ok(&["org", "create-organization", "--management-account-id", MANAGEMENT]);
+    for region in ["../../x", "eu-west-1/../../y", "/abs", "EU-WEST-1", ""] {
+        let out = home.run(&["backup", "create-backup-vault", "--backup-vault-name", "V", "--region", region]);
+        assert!(!out.status.success(), "{region}");
+        assert!(stderr(&out).contains("is not a Region name"), "{region}: {}", stderr(&out));
+    }
+    // Nothing was made outside the Regions' directories.
+    let made: Vec<String> = std::fs::read_dir(home.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(!made.iter().any(|n| n == "x" || n == "y"), "{made:?}");
+    assert!(!home.path().parent().unwrap().join("x").exists());
+    assert_eq!(home.ok(&["backup", "list-backup-vaults"])["BackupVaultList"], serde_json::json!([]));
+}
+
+#[test]
+fn only_the_management_account_or_a_delegated_administrator_lists_other_accounts_jobs() {
+    let home = Home::new();
+    world(&home);
+    for by in ["ANY", "*", MANAGEMENT] {
+        for op in ["list-backup-jobs", "list-copy-jobs", "list-restore-jobs"] {
+            let operation = op.split('-').map(|w| { let mut c = w.chars(); c.next().unwrap().to_uppercase().chain(c).collect::<String>() }).collect::<String>();
+            home.service_error(&["backup", op, "--by-account-id", by, "--account-id", OTHER], "AccessDeniedException", &operation);
+        }
+    }
+    // The member's own jobs, and the management account's view of everyone's.
+    home.ok(&["backup", "list-backup-jobs", "--by-account-id", OTHER, "--account-id", OTHER]);
+    let all = home.ok(&["backup", "list-backup-jobs", "--by-account-id", "ANY"]);
+    assert_eq!(all["BackupJobs"].as_array().unwrap().len(), 1);
+    // A delegated administrator for backup may, too.
+    home.ok(&["org", "register-delegated-administrator", "--account-id", OTHER, "--service-principal", "backup.amazonaws.com"]);
+    let delegated = home.ok(&["backup", "list-backup-jobs", "--by-account-id", "ANY", "--account-id", OTHER]);
+    assert_eq!(delegated["BackupJobs"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn oversized_requests_and_passwords_in_uris_never_reach_the_service_or_the_trail() {
+    let home = Home::new();
+    home.ok(&["org", "create-organization", "--management-account-id", MANAGEMENT]);
+    let big = home.path().parent().unwrap().join(format!("{}-big.json", home.path().file_name().unwrap().to_string_lossy()));
+    let statement = r#"{"Effect":"Allow","Action":"backup:ListBackupVaults","Resource":"*"},"#;
+    let body = format!(r#"{{"Version":"2012-10-17","Statement":[{}{}]}}"#, statement.repeat(10 * 1024 * 1024 / statement.len()), statement.trim_end_matches(','));
+    std::fs::write(&big, body).unwrap();
+    home.ok(&["iam", "create-user", "--user-name", "u"]);
+    let out = home.run(&["iam", "put-user-policy", "--user-name", "u", "--policy-name", "big", "--policy-document", &format!("file://{}", big.display())]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bytes; at most"), "{}", stderr(&out));
+    assert_eq!(home.ok(&["iam", "list-user-policies", "--user-name", "u"])["PolicyNames"], serde_json::json!([]));
+
+    // A connection string's password is hidden in the audit trail.
+    let url = "postgresql://backup:Sup3rSecret@127.0.0.1:1/crm";
+    home.run(&["resource", "register", "--resource-name", "crm", "--postgresql", url]);
+    let registered = events(&home, "Register");
+    assert!(!registered.is_empty());
+    let text = serde_json::to_string(&registered).unwrap();
+    assert!(!text.contains("Sup3rSecret"), "{text}");
+    assert!(text.contains("postgresql://backup:****@127.0.0.1:1/crm"), "{text}");
+}
