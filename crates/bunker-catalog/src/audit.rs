@@ -1,12 +1,14 @@
-//! The audit trail's tables: events (append-only, hash-chained), the resources index used
-//! by lookups, signed digests and the chain's one-row head.
+//! The audit trail's tables: events (append-only, hash-chained), the resources and
+//! accounts indexes used by lookups, signed digests, the chain's one-row head and its
+//! signed anchor.
 //!
 //! The hashing and signing live in the service (`bunker_core::security::audit`); this
 //! module only stores and reads rows exactly as they are, so that verification sees what
 //! is in the database, edits included. An append goes in one write transaction:
 //! [`Tx::audit_head_for_update`] first (on PostgreSQL the head row's lock makes other
 //! appenders wait; on SQLite the write transaction already excludes them), then
-//! [`Tx::insert_audit_event`] and [`Tx::set_audit_head`].
+//! [`Tx::insert_audit_event`], [`Tx::insert_audit_event_accounts`], [`Tx::set_audit_head`]
+//! and [`Tx::put_audit_anchor`].
 
 use jiff::Timestamp;
 use sqlx::Row;
@@ -82,6 +84,23 @@ pub struct AuditDigestRow {
     pub signature: String,
 }
 
+/// The trail's signed anchor: what the instance has written, as it last signed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditAnchorRow {
+    /// The newest record's seq: how many records the trail holds.
+    pub last_seq: i64,
+    /// That record's hash ([`AUDIT_GENESIS_HASH`] for none).
+    pub last_hash: String,
+    /// The newest digest's seq (0: none).
+    pub digest_seq: i64,
+    /// Records already in the trail when it was first anchored.
+    pub anchored_from: i64,
+    /// When it was first anchored, microseconds since the Unix epoch.
+    pub anchored_at: i64,
+    /// The signature (hex).
+    pub signature: String,
+}
+
 /// What a lookup keeps (all optional, AND-ed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
@@ -105,6 +124,8 @@ pub struct AuditFilter {
     pub access_key_id: Option<String>,
     /// `ReadOnly`.
     pub read_only: Option<bool>,
+    /// Only events belonging to this account (see [`Tx::insert_audit_event_accounts`]).
+    pub account: Option<String>,
 }
 
 fn event_from_row(row: &AnyRow) -> Result<AuditEventRow> {
@@ -140,6 +161,10 @@ fn digest_from_row(row: &AnyRow) -> Result<AuditDigestRow> {
     })
 }
 
+fn head_missing() -> crate::CatalogError {
+    crate::CatalogError::Corrupt("the audit trail's head row is missing".into())
+}
+
 /// A value bound to a lookup's assembled statement.
 enum Param {
     Text(String),
@@ -152,15 +177,21 @@ impl Tx {
     pub async fn audit_head_for_update(&mut self) -> Result<(i64, String)> {
         // A no-op update takes PostgreSQL's row lock; RETURNING reads it in the same step.
         let row = sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1 RETURNING last_seq, last_hash")
-            .fetch_one(&mut *self.tx)
-            .await?;
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(head_missing)?;
         Ok((row.try_get("last_seq")?, row.try_get("last_hash")?))
     }
 
     /// The chain's head (last seq, last hash), without locking.
     pub async fn audit_head(&mut self) -> Result<(i64, String)> {
-        let row = sqlx::query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1").fetch_one(&mut *self.tx).await?;
-        Ok((row.try_get("last_seq")?, row.try_get("last_hash")?))
+        self.audit_head_if_any().await?.ok_or_else(head_missing)
+    }
+
+    /// The chain's head, or `None` when its row was deleted.
+    pub async fn audit_head_if_any(&mut self) -> Result<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1").fetch_optional(&mut *self.tx).await?;
+        row.map(|r| Ok((r.try_get("last_seq")?, r.try_get("last_hash")?))).transpose()
     }
 
     /// Moves the head to the event just appended.
@@ -208,6 +239,84 @@ impl Tx {
                 .bind(resource_name)
                 .execute(&mut *self.tx)
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// Records the accounts event `seq` belongs to (each once).
+    pub async fn insert_audit_event_accounts(&mut self, seq: i64, accounts: &[String]) -> Result<()> {
+        for account in accounts {
+            sqlx::query("INSERT INTO audit_event_accounts (seq, account_id) VALUES ($1, $2)")
+                .bind(seq)
+                .bind(account)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the accounts of the events up to `up_to_seq` (before they are derived again
+    /// for a trail written without them).
+    pub async fn delete_audit_event_accounts_up_to(&mut self, up_to_seq: i64) -> Result<()> {
+        sqlx::query("DELETE FROM audit_event_accounts WHERE seq <= $1").bind(up_to_seq).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// The `(seq, account)` rows of the events in `(after_seq, up_to_seq]`, by seq.
+    pub async fn audit_event_accounts_between(&mut self, after_seq: i64, up_to_seq: i64) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT seq, account_id FROM audit_event_accounts WHERE seq > $1 AND seq <= $2 ORDER BY seq, account_id",
+        )
+        .bind(after_seq)
+        .bind(up_to_seq)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("seq")?, r.try_get("account_id")?))).collect()
+    }
+
+    /// The trail's anchor, if one was ever signed (and not deleted).
+    pub async fn audit_anchor(&mut self) -> Result<Option<AuditAnchorRow>> {
+        let row = sqlx::query("SELECT * FROM audit_anchor WHERE id = 1").fetch_optional(&mut *self.tx).await?;
+        row.map(|r| {
+            Ok(AuditAnchorRow {
+                last_seq: r.try_get("last_seq")?,
+                last_hash: r.try_get("last_hash")?,
+                digest_seq: r.try_get("digest_seq")?,
+                anchored_from: r.try_get("anchored_from")?,
+                anchored_at: r.try_get("anchored_at")?,
+                signature: r.try_get("signature")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Writes the trail's anchor (creating its row the first time).
+    pub async fn put_audit_anchor(&mut self, a: &AuditAnchorRow) -> Result<()> {
+        let updated = sqlx::query(
+            "UPDATE audit_anchor SET last_seq = $1, last_hash = $2, digest_seq = $3, anchored_from = $4, anchored_at = $5,
+                 signature = $6 WHERE id = 1",
+        )
+        .bind(a.last_seq)
+        .bind(&a.last_hash)
+        .bind(a.digest_seq)
+        .bind(a.anchored_from)
+        .bind(a.anchored_at)
+        .bind(&a.signature)
+        .execute(&mut *self.tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            sqlx::query(
+                "INSERT INTO audit_anchor (id, last_seq, last_hash, digest_seq, anchored_from, anchored_at, signature)
+                 VALUES (1, $1, $2, $3, $4, $5, $6)",
+            )
+            .bind(a.last_seq)
+            .bind(&a.last_hash)
+            .bind(a.digest_seq)
+            .bind(a.anchored_from)
+            .bind(a.anchored_at)
+            .bind(&a.signature)
+            .execute(&mut *self.tx)
+            .await?;
         }
         Ok(())
     }
@@ -281,6 +390,9 @@ impl Tx {
         }
         if let Some(read_only) = f.read_only {
             push("e.read_only = ?", Param::Int(i64::from(read_only)));
+        }
+        if let Some(account) = &f.account {
+            push("EXISTS (SELECT 1 FROM audit_event_accounts a WHERE a.seq = e.seq AND a.account_id = ?)", Param::Text(account.clone()));
         }
         if let Some(seq) = before_seq {
             push("e.seq < ?", Param::Int(seq));

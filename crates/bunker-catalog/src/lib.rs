@@ -27,8 +27,8 @@ mod restore_testing;
 mod security;
 mod units;
 
-use std::path::Path;
-use std::sync::Once;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -67,6 +67,9 @@ pub enum Backend {
 pub struct Catalog {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite file, when opened by path: files that belong with the catalog (the audit
+    /// trail's anchor copy) live beside it.
+    file: Option<Arc<PathBuf>>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -82,17 +85,17 @@ impl Catalog {
         } else {
             return Err(CatalogError::UnsupportedUrl(url.to_owned()));
         };
-        Self::connect(url, backend, &redact(url)).await
+        Self::connect(url, backend, &redact(url), None).await
     }
 
     /// Opens (creating if missing) the SQLite catalog file at `path`. Unlike a URL, any
     /// path works, whatever characters it holds.
     pub async fn open_file(path: &Path) -> Result<Self> {
         let url = sqlx::sqlite::SqliteConnectOptions::new().filename(path).create_if_missing(true).to_url_lossy();
-        Self::connect(url.as_str(), Backend::Sqlite, &path.display().to_string()).await
+        Self::connect(url.as_str(), Backend::Sqlite, &path.display().to_string(), Some(path.to_path_buf())).await
     }
 
-    async fn connect(url: &str, backend: Backend, location: &str) -> Result<Self> {
+    async fn connect(url: &str, backend: Backend, location: &str, file: Option<PathBuf>) -> Result<Self> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let open_error = |source| CatalogError::Open { location: location.to_owned(), source };
         let options: AnyConnectOptions = url.parse().map_err(open_error)?;
@@ -130,12 +133,18 @@ impl Catalog {
             tx.commit().await?;
         }
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, file: file.map(Arc::new) })
     }
 
     /// Which database is underneath.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQLite file the catalog was opened from by [`Catalog::open_file`] (`None` for a
+    /// URL, an in-memory database or PostgreSQL).
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref().map(PathBuf::as_path)
     }
 
     /// A transaction for reading: every query in it sees the same state.
@@ -189,6 +198,13 @@ impl Tx {
     /// Makes the changes durable.
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Undoes the changes now, rather than when the connection is next used (so that a
+    /// write transaction's locks are released at once).
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
         Ok(())
     }
 

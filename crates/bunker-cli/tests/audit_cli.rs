@@ -1,9 +1,10 @@
 //! The audit trail through the real binary: a trail of varied events recorded in a home's
 //! catalog, then tampered with as someone with write access to `catalog.db` but not to the
 //! master key could — every column of a record edited, records deleted, records swapped,
-//! digests edited or deleted — and `bunker audit verify` must fail naming the first bad
-//! record or digest each time, while the untouched trail verifies clean. `bunker audit
-//! lookup-events` filters by every lookup attribute and time range, and pages.
+//! digests edited or deleted, the chain recomputed after an edit, the trail cut short or
+//! emptied, its anchor deleted or edited — and `bunker audit verify` must fail naming the
+//! first bad record, digest or anchor each time, while the untouched trail verifies clean.
+//! `bunker audit lookup-events` filters by every lookup attribute and time range, and pages.
 
 mod support;
 
@@ -11,9 +12,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use bunker_catalog::Catalog;
+use bunker_catalog::{AUDIT_GENESIS_HASH, Catalog};
 use bunker_core::ManualClock;
-use bunker_core::security::audit::{AuditRecord, AuditResource, AuditTrail, NewAuditEvent, UserIdentity};
+use bunker_core::security::audit::{AuditRecord, AuditResource, AuditTrail, NewAuditEvent, UserIdentity, record_hash};
 use bunker_core::security::{IdentityType, MasterKey};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -102,26 +103,31 @@ fn event(i: usize) -> NewAuditEvent {
 /// Records [`EVENTS`] events into the home's catalog, as the services do, with an hourly
 /// digest after the 30th and at the end (and the automatic one after the 100th).
 async fn seed(home: &Path) -> Vec<AuditRecord> {
+    seed_with(home, EVENTS, &[30, EVENTS]).await
+}
+
+/// Records `events` events, with an hourly digest after each count in `digests_after`.
+async fn seed_with(home: &Path, events: usize, digests_after: &[usize]) -> Vec<AuditRecord> {
     let catalog = Catalog::open_file(&home.join("catalog.db")).await.unwrap();
     let clock = ManualClock::new(start());
     let trail = AuditTrail::new(catalog.clone(), MasterKey::load(home).unwrap(), Arc::new(clock.clone()));
     let mut records = Vec::new();
-    for i in 0..EVENTS {
+    for i in 0..events {
         clock.set(time_of(i));
         records.push(trail.record(event(i)).await.unwrap());
-        if i + 1 == 30 {
+        if digests_after.contains(&(i + 1)) {
             trail.write_digest().await.unwrap();
         }
     }
-    trail.write_digest().await.unwrap();
     catalog.close().await;
     records
 }
 
-/// A fresh home holding a copy of `seeded`'s catalog and master key.
+/// A fresh home holding a copy of `seeded`'s catalog, the anchor's copy beside it, and the
+/// master key.
 fn copy_of(seeded: &Home) -> Home {
     let home = Home::new();
-    for file in ["catalog.db", "catalog.db-wal", "master.key"] {
+    for file in ["catalog.db", "catalog.db-wal", "catalog.db.audit-anchor", "master.key"] {
         let from = seeded.path().join(file);
         if from.exists() {
             std::fs::copy(&from, home.path().join(file)).unwrap();
@@ -136,6 +142,57 @@ async fn tamper(home: &Home, sql: &str) {
     let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(home.path().join("catalog.db")).connect().await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut conn).await.unwrap();
     conn.close().await.unwrap();
+}
+
+/// The statements that edit record `from` and recompute every hash after it (and the
+/// head), as the unkeyed chain lets anyone with write access do.
+async fn rewrite_from(home: &Home, from: i64) -> String {
+    let catalog = Catalog::open_file(&home.path().join("catalog.db")).await.unwrap();
+    let mut rows = catalog.read().await.unwrap().audit_events_after(0, 10_000).await.unwrap();
+    catalog.close().await;
+    let mut prev = rows.iter().find(|r| r.seq == from - 1).map_or(AUDIT_GENESIS_HASH.to_owned(), |r| r.hash.clone());
+    let mut sql = String::new();
+    for row in rows.iter_mut().filter(|r| r.seq >= from) {
+        if row.seq == from {
+            row.region = "us-east-1".into();
+        }
+        row.prev_hash = prev;
+        row.hash = record_hash(row);
+        prev = row.hash.clone();
+        sql.push_str(&format!(
+            "UPDATE audit_events SET region = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};\n",
+            row.region, row.prev_hash, row.hash, row.seq
+        ));
+    }
+    sql.push_str(&format!("UPDATE audit_head SET last_hash = '{prev}';\n"));
+    sql
+}
+
+/// Deletes every record after `seq`, with its lookup index rows, and moves the head back
+/// to it: the trail cut short, consistent with itself.
+fn cut_after(seq: usize) -> String {
+    format!(
+        "DELETE FROM audit_events WHERE seq > {seq};
+         DELETE FROM audit_event_resources WHERE seq > {seq};
+         DELETE FROM audit_event_accounts WHERE seq > {seq};
+         UPDATE audit_head SET last_seq = {seq}, last_hash = (SELECT hash FROM audit_events WHERE seq = {seq});"
+    )
+}
+
+/// Every record, index row and digest deleted, the head back at the start.
+fn emptied() -> String {
+    format!(
+        "DELETE FROM audit_events; DELETE FROM audit_event_resources; DELETE FROM audit_event_accounts;
+         DELETE FROM audit_digests; UPDATE audit_head SET last_seq = 0, last_hash = '{AUDIT_GENESIS_HASH}';"
+    )
+}
+
+/// The trail's head, read straight from the catalog.
+async fn head_of(home: &Home) -> i64 {
+    let catalog = Catalog::open_file(&home.path().join("catalog.db")).await.unwrap();
+    let head = catalog.read().await.unwrap().audit_head().await.unwrap().0;
+    catalog.close().await;
+    head
 }
 
 /// `bunker audit verify` must fail naming `expected`.
@@ -251,6 +308,75 @@ async fn verify_names_the_first_bad_record_of_every_kind_of_tampering() {
 
     // The seeded trail itself was never touched.
     assert_eq!(copy_of(&seeded).ok(&["audit", "verify"])["Valid"], true);
+}
+
+#[tokio::test]
+async fn verify_names_a_trail_rewritten_cut_short_or_emptied() {
+    // Digests after records 30, 100 and 120.
+    let seeded = Home::new();
+    seed(seeded.path()).await;
+    // Digests after records 30 and 100: the last 20 records are after the last digest.
+    let open_tail = Home::new();
+    seed_with(open_tail.path(), EVENTS, &[30]).await;
+    // 60 records, digests after 30 and 60: no digest was due yet.
+    let short = Home::new();
+    seed_with(short.path(), 60, &[30, 60]).await;
+    for home in [&seeded, &open_tail, &short] {
+        assert_eq!(copy_of(home).ok(&["audit", "verify"])["Valid"], true);
+    }
+
+    // 1. A record edited, the chain recomputed after it and every digest deleted.
+    let home = copy_of(&seeded);
+    tamper(&home, &format!("{} DELETE FROM audit_digests;", rewrite_from(&home, 40).await)).await;
+    verify_fails(&home, "the digest due at record 100 is missing (deleted)", "rewritten, digests deleted");
+    let home = copy_of(&short);
+    tamper(&home, &format!("{} DELETE FROM audit_digests;", rewrite_from(&home, 40).await)).await;
+    verify_fails(&home, "the chain no longer matches its anchor: records 1 to 60 were rewritten", "short trail rewritten, digests deleted");
+    // The digests kept: the first one after the edit no longer matches.
+    let home = copy_of(&short);
+    tamper(&home, &rewrite_from(&home, 40).await).await;
+    verify_fails(&home, "the chain no longer matches digest 2: records 31 to 60 were rewritten", "short trail rewritten");
+
+    // 2. The trail emptied: records, lookup index and digests.
+    let home = copy_of(&seeded);
+    tamper(&home, &emptied()).await;
+    verify_fails(&home, "the trail was emptied: its anchor shows 120 records written, none is left", "emptied");
+
+    // 3. The records after the last digest cut off. The binary's own call is still
+    // recorded, but the anchor is not moved to fit: the cut stays named.
+    let home = copy_of(&open_tail);
+    tamper(&home, &cut_after(100)).await;
+    verify_fails(&home, "records 101 to 120 are missing (cut off): the trail's anchor shows 120 records written", "cut off");
+    assert_eq!(head_of(&home).await, 101);
+    verify_fails(&home, "records 102 to 120 are missing (cut off): the trail's anchor shows 120 records written", "cut off, then a call");
+
+    // 4. The anchor deleted too: its copy beside the catalog still shows what was written.
+    let home = copy_of(&seeded);
+    tamper(&home, &format!("{} DELETE FROM audit_anchor;", emptied())).await;
+    verify_fails(
+        &home,
+        "the trail was emptied and its anchor deleted: the anchor file catalog.db.audit-anchor shows 120 records written",
+        "emptied, anchor deleted",
+    );
+    let home = copy_of(&open_tail);
+    tamper(&home, &format!("{} DELETE FROM audit_anchor;", cut_after(100))).await;
+    verify_fails(&home, "the trail's anchor is missing (deleted): the anchor file catalog.db.audit-anchor shows 120 records written", "cut off, anchor deleted");
+
+    // The anchor, or its copy, edited to fit.
+    let home = copy_of(&open_tail);
+    tamper(&home, &format!("{} UPDATE audit_anchor SET last_seq = 100, last_hash = (SELECT hash FROM audit_events WHERE seq = 100);", cut_after(100))).await;
+    verify_fails(&home, "the trail's anchor was edited: its signature does not match", "anchor edited");
+    let home = copy_of(&seeded);
+    let file = home.path().join("catalog.db.audit-anchor");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\"LastRecord\":120"), "{text}");
+    std::fs::write(&file, text.replace("\"LastRecord\":120", "\"LastRecord\":119")).unwrap();
+    verify_fails(&home, "the trail's anchor file catalog.db.audit-anchor was edited: its signature does not match", "anchor file edited");
+
+    // None of the seeded homes was touched.
+    for home in [&seeded, &open_tail, &short] {
+        assert_eq!(copy_of(home).ok(&["audit", "verify"])["Valid"], true);
+    }
 }
 
 /// The `EventId`s of every page of a lookup, following `NextToken`.

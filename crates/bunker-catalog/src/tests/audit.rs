@@ -196,7 +196,76 @@ async fn concurrent_appends_keep_the_seq_consecutive(db: TestDb) {
     assert_eq!(from_b, 50);
 }
 
+async fn audit_anchor_round_trip(db: TestDb) {
+    let catalog = db.open().await;
+    let mut tx = catalog.write().await.unwrap();
+    assert_eq!(tx.audit_anchor().await.unwrap(), None);
+    let mut anchor = AuditAnchorRow {
+        last_seq: 0,
+        last_hash: AUDIT_GENESIS_HASH.into(),
+        digest_seq: 0,
+        anchored_from: 0,
+        anchored_at: at(0).as_microsecond(),
+        signature: "sig0".into(),
+    };
+    tx.put_audit_anchor(&anchor).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(catalog.read().await.unwrap().audit_anchor().await.unwrap().as_ref(), Some(&anchor));
+    // Moved, in the same transaction as an append.
+    let (row, resources) = event(1);
+    let mut tx = catalog.write().await.unwrap();
+    let (last, prev) = tx.audit_head_for_update().await.unwrap();
+    let row = AuditEventRow { seq: last + 1, prev_hash: prev, hash: fake_hash(last + 1), ..row };
+    tx.insert_audit_event(&row, &resources).await.unwrap();
+    tx.set_audit_head(row.seq, &row.hash).await.unwrap();
+    anchor = AuditAnchorRow { last_seq: 1, last_hash: row.hash.clone(), digest_seq: 1, signature: "sig1".into(), ..anchor };
+    tx.put_audit_anchor(&anchor).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(catalog.read().await.unwrap().audit_anchor().await.unwrap(), Some(anchor.clone()));
+    // A rolled-back append moves nothing.
+    let mut tx = catalog.write().await.unwrap();
+    tx.set_audit_head(2, &fake_hash(2)).await.unwrap();
+    tx.put_audit_anchor(&AuditAnchorRow { last_seq: 2, ..anchor.clone() }).await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = catalog.read().await.unwrap();
+    assert_eq!(tx.audit_anchor().await.unwrap(), Some(anchor));
+    assert_eq!(tx.audit_head().await.unwrap(), (1, row.hash));
+}
+
+async fn audit_lookups_by_account(db: TestDb) {
+    let catalog = db.open().await;
+    // Event i belongs to 111111111111 and, for every third, to 222222222222 too.
+    for i in 1..=12 {
+        let row = append(&catalog, i).await;
+        let mut accounts = vec!["111111111111".to_owned()];
+        if i % 3 == 0 {
+            accounts.push("222222222222".to_owned());
+        }
+        let mut tx = catalog.write().await.unwrap();
+        tx.insert_audit_event_accounts(row.seq, &accounts).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let f = |account: &str| AuditFilter { account: Some(account.into()), ..Default::default() };
+    assert_eq!(seqs(&catalog, &f("111111111111")).await, (1..=12).rev().collect::<Vec<_>>());
+    assert_eq!(seqs(&catalog, &f("222222222222")).await, vec![12, 9, 6, 3]);
+    assert!(seqs(&catalog, &f("333333333333")).await.is_empty());
+    let both = AuditFilter { event_name: Some("DeleteRecoveryPoint".into()), ..f("222222222222") };
+    assert_eq!(seqs(&catalog, &both).await, vec![12, 9, 6, 3]);
+    let mut tx = catalog.read().await.unwrap();
+    assert_eq!(
+        tx.audit_event_accounts_between(2, 3).await.unwrap(),
+        vec![(3, "111111111111".to_owned()), (3, "222222222222".to_owned())]
+    );
+    drop(tx);
+    let mut tx = catalog.write().await.unwrap();
+    tx.delete_audit_event_accounts_up_to(6).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(seqs(&catalog, &f("222222222222")).await, vec![12, 9]);
+}
+
 suite! {
+    audit_anchor_round_trip,
+    audit_lookups_by_account,
     audit_events_append_and_read_back,
     audit_lookups_by_every_filter,
     audit_pages_newest_first,
