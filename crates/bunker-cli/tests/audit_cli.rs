@@ -416,7 +416,8 @@ fn lookup(home: &Home, records: &[AuditRecord], key: &str, value: &str) -> Vec<S
 
 #[tokio::test]
 async fn lookup_events_filters_and_pages() {
-    let home = Home::new();
+    // The seeded events are one account's: its root looks them up.
+    let home = Home::new().with_env("BUNKER_PRINCIPAL", ACCOUNT);
     let records = seed(home.path()).await;
 
     // The shape of one event.

@@ -197,3 +197,74 @@ fn oversized_requests_and_passwords_in_uris_never_reach_the_service_or_the_trail
     assert!(!text.contains("Sup3rSecret"), "{text}");
     assert!(text.contains("postgresql://backup:****@127.0.0.1:1/crm"), "{text}");
 }
+
+/// Runs `sql` on the home's catalog, as someone with the home's files would.
+fn tamper(home: &Home, sql: &str) {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        use sqlx::{ConnectOptions, Connection};
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(home.path().join("catalog.db")).connect().await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    });
+}
+
+#[test]
+fn an_operation_whose_audit_record_cannot_be_written_is_refused_and_changes_nothing() {
+    let home = Home::new();
+    let (_, rp, _) = world(&home);
+    let vaults_before = home.ok(&["backup", "list-backup-vaults", "--account-id", MEMBER]);
+    tamper(&home, "CREATE TRIGGER no_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk quota'); END;");
+    // A change is refused before it is made.
+    let err = home.service_error(&["backup", "create-backup-vault", "--backup-vault-name", "Second", "--account-id", MEMBER], "ServiceUnavailableException", "CreateBackupVault");
+    assert!(err.contains("the audit trail cannot be written, so nothing was done"), "{err}");
+    home.service_error(
+        &["backup", "delete-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp, "--account-id", MEMBER],
+        "ServiceUnavailableException",
+        "DeleteRecoveryPoint",
+    );
+    // Nor does a read answer without its record.
+    home.service_error(&["backup", "list-backup-vaults", "--account-id", MEMBER], "ServiceUnavailableException", "ListBackupVaults");
+    tamper(&home, "DROP TRIGGER no_audit;");
+    assert_eq!(home.ok(&["backup", "list-backup-vaults", "--account-id", MEMBER]), vaults_before, "nothing changed");
+    let described = home.ok(&["backup", "describe-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp, "--account-id", MEMBER]);
+    assert_eq!(described["Status"], "COMPLETED");
+    let verify = home.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", stderr(&verify));
+}
+
+#[test]
+fn a_member_looks_up_only_its_own_accounts_events() {
+    let home = Home::new();
+    world(&home);
+    // The management account's own call, and the member's.
+    home.ok(&["org", "list-accounts"]);
+    let as_member = home.command().env("BUNKER_PRINCIPAL", OTHER).args(["audit", "lookup-events"]).output().unwrap();
+    assert!(as_member.status.success(), "{}", stderr(&as_member));
+    let events: Value = serde_json::from_slice(&as_member.stdout).unwrap();
+    let records: Vec<Value> = events["Events"].as_array().unwrap().iter().map(|e| serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap()).collect();
+    assert!(!records.is_empty(), "the member's own calls are there");
+    for r in &records {
+        assert!(r["recipientAccountId"] == OTHER || r["userIdentity"]["accountId"] == OTHER, "{r}");
+    }
+    assert!(!records.iter().any(|r| r["eventName"] == "ListAccounts" || r["eventName"] == "CreateBackupVault"), "another account's calls leaked");
+    // The management account sees the organization's.
+    let all = home.ok(&["audit", "lookup-events", "--max-results", "50"]);
+    let names: Vec<String> = all["Events"].as_array().unwrap().iter().map(|e| s(&e["EventName"])).collect();
+    assert!(names.contains(&"CreateBackupVault".to_owned()) && names.contains(&"ListAccounts".to_owned()), "{names:?}");
+}
+
+#[test]
+fn the_local_operator_is_recorded_as_chosen() {
+    let home = Home::new();
+    home.ok(&["org", "create-organization", "--management-account-id", MANAGEMENT]);
+    home.ok(&["org", "create-account", "--account-name", "member", "--email", "m@example.com", "--account-id", MEMBER]);
+    home.ok(&["backup", "list-backup-vaults"]);
+    home.ok(&["backup", "list-backup-vaults", "--account-id", MEMBER]);
+    home.command().env("BUNKER_PRINCIPAL", MEMBER).args(["backup", "list-backup-vaults"]).output().unwrap();
+    let agents: Vec<String> = events(&home, "ListBackupVaults").iter().map(|e| s(&e["userAgent"])).collect();
+    assert_eq!(
+        agents,
+        ["bunker-cli/local:BUNKER_PRINCIPAL", "bunker-cli/local:named-account", "bunker-cli/local:management-account-default"],
+        "newest first"
+    );
+}

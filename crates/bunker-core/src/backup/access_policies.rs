@@ -62,12 +62,16 @@ impl BackupService {
         let request = security.access_request("backup:CopyIntoBackupVault", destination, account).await.map_err(|e| e.to_string())?;
         let decision = security.require(&caller, &request).await;
         let failure = decision.as_ref().err().map(|e| (e.code(), e.to_string()));
-        self.audit_service_call(&security, account, region, "CopyIntoBackupVault", &[destination], failure).await;
+        // No record, no copy.
+        self.audit_service_call(&security, account, region, "CopyIntoBackupVault", &[destination], failure).await?;
         decision.map(drop).map_err(|e| e.to_string())
     }
 
     /// Records in the audit trail a call the service made for `account` (a copy's
-    /// authorization, a lifecycle deletion); a trail that cannot be written is logged.
+    /// authorization, a lifecycle deletion).
+    ///
+    /// # Errors
+    /// The trail cannot take the record: the caller must not go on.
     pub(crate) async fn audit_service_call(
         &self,
         security: &Security,
@@ -76,7 +80,7 @@ impl BackupService {
         event_name: &str,
         resources: &[&str],
         failure: Option<(&str, String)>,
-    ) {
+    ) -> std::result::Result<(), String> {
         let caller = Caller::backup_service(account);
         let trail = AuditTrail::new(self.catalog.clone(), security.master_key().clone(), self.clock.clone());
         let mut event = NewAuditEvent::new(&caller, "backup.amazonaws.com", event_name, region);
@@ -86,9 +90,10 @@ impl BackupService {
             event.error_code = Some(code.to_owned());
             event.error_message = Some(message);
         }
-        if let Err(e) = trail.record(event).await {
+        trail.record(event).await.map(drop).map_err(|e| {
             tracing::error!(event_name, "cannot write the audit trail: {e}");
-        }
+            format!("the audit trail cannot be written: {e}")
+        })
     }
 }
 

@@ -103,12 +103,19 @@ impl BackupService {
             for r in &due {
                 tx.mark_recovery_point_deleting(&r.arn, "Deleted by lifecycle: DeleteAt reached").await?;
             }
+            // The service deletes them for their accounts, in the audit trail like any
+            // caller's deletion: no record, no deletion.
+            let security = crate::security::Security::open(self.catalog.clone(), self.clock.clone(), &self.data_dir)
+                .map_err(|e| BackupError::DependencyFailure(format!("the audit trail cannot be opened, so nothing is deleted: {e}")))?;
+            crate::security::audit::AuditTrail::of(&security)
+                .check_writable()
+                .await
+                .map_err(|e| BackupError::DependencyFailure(format!("the audit trail cannot be written, so nothing is deleted: {e}")))?;
             tx.commit().await?;
-            // The service deleted them for their accounts: that is in the audit trail too.
-            if let Ok(security) = crate::security::Security::open(self.catalog.clone(), self.clock.clone(), &self.data_dir) {
-                for r in &due {
-                    self.audit_service_call(&security, &r.account_id, &r.region, "DeleteRecoveryPoint", &[r.arn.as_str()], None).await;
-                }
+            for r in &due {
+                self.audit_service_call(&security, &r.account_id, &r.region, "DeleteRecoveryPoint", &[r.arn.as_str()], None)
+                    .await
+                    .map_err(BackupError::DependencyFailure)?;
             }
         }
         let deleting = self.catalog.read().await?.recovery_points_deleting(BATCH).await?;

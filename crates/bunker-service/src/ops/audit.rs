@@ -44,7 +44,6 @@ pub enum Command {
 /// Runs one operation.
 pub(crate) async fn run(service: &Service, who: &crate::Authenticated, command: Command) -> Result<Option<Value>, Failure> {
     let trail = AuditTrail::of(&service.security);
-    let _ = who;
     match command {
         Command::LookupEvents { lookup_attributes, start_time, end_time, max_results, next_token } => {
             let mut attributes = Vec::new();
@@ -52,7 +51,10 @@ pub(crate) async fn run(service: &Service, who: &crate::Authenticated, command: 
                 attributes.extend(parse_attributes(&text)?);
             }
             let request = LookupEvents { lookup_attributes: attributes, start_time, end_time, max_results, next_token };
-            Ok(Some(lookup_output(&trail.lookup_events(request).await?)))
+            // As CloudTrail's LookupEvents: an account sees its own events; the management
+            // account sees the organization's.
+            let scope = trail.scope_of(who.caller()).await?;
+            Ok(Some(lookup_output(&trail.lookup_events_in(request, &scope).await?)))
         }
         Command::Verify => Ok(Some(report(&trail.verify().await?.ensure_intact()?))),
     }
