@@ -11,6 +11,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod organizations;
+pub mod secrets;
 pub mod security;
 pub mod shapes;
 
