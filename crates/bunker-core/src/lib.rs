@@ -9,6 +9,7 @@ pub mod arn;
 pub mod backup;
 pub mod clock;
 pub mod error;
+pub mod home;
 pub mod ids;
 pub mod organizations;
 pub mod secrets;
