@@ -579,6 +579,21 @@ impl Tx {
         Ok(())
     }
 
+    /// `(id, metadata)` of the restore jobs whose metadata may hold a connection secret (a
+    /// URI or an S3 secret key), for redacting rows written before secrets were kept out.
+    pub async fn restore_job_metadata_with_secrets(&mut self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT id, metadata FROM restore_jobs WHERE metadata LIKE '%://%' OR metadata LIKE '%SecretAccessKey%'")
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get("id")?, row.try_get("metadata")?))).collect()
+    }
+
+    /// Replaces a restore job's recorded metadata. Returns whether it exists.
+    pub async fn set_restore_job_metadata(&mut self, id: &str, metadata: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE restore_jobs SET metadata = $1 WHERE id = $2").bind(metadata).bind(id).execute(&mut *self.tx).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// One restore job.
     pub async fn restore_job(&mut self, id: &str) -> Result<Option<RestoreJobRow>> {
         let row = sqlx::query("SELECT * FROM restore_jobs WHERE id = $1").bind(id).fetch_optional(&mut *self.tx).await?;

@@ -139,6 +139,13 @@ impl Tx {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Replaces a resource's location (its connection secrets sealed anew). Returns whether
+    /// it exists.
+    pub async fn set_resource_location(&mut self, arn: &str, location: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE resources SET location = $1 WHERE arn = $2").bind(location).bind(arn).execute(&mut *self.tx).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Forgets a resource (its recovery points stay). Returns whether it existed.
     pub async fn delete_resource(&mut self, arn: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM resources WHERE arn = $1").bind(arn).execute(&mut *self.tx).await?;

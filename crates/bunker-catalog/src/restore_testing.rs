@@ -363,6 +363,28 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
+    /// `(restore job id, scratch location)` of the tests whose scratch location may hold a
+    /// connection secret, for redacting rows written before secrets were kept out.
+    pub async fn restore_testing_scratch_with_secrets(&mut self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT restore_job_id, scratch_location FROM restore_testing_jobs
+             WHERE scratch_location LIKE '%://%' OR scratch_location LIKE '%SecretAccessKey%'",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("restore_job_id")?, row.try_get("scratch_location")?))).collect()
+    }
+
+    /// Replaces a test's recorded scratch location. Returns whether it exists.
+    pub async fn set_restore_testing_scratch_location(&mut self, restore_job_id: &str, location: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE restore_testing_jobs SET scratch_location = $1 WHERE restore_job_id = $2")
+            .bind(location)
+            .bind(restore_job_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// The test record of a restore job, if a testing plan started it.
     pub async fn restore_testing_job(&mut self, restore_job_id: &str) -> Result<Option<RestoreTestingJobRow>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM restore_testing_jobs WHERE restore_job_id = $1");

@@ -18,6 +18,7 @@ mod directory;
 mod error;
 mod image;
 mod postgres;
+mod redact;
 mod source;
 mod sqlite;
 
@@ -27,6 +28,7 @@ use std::sync::atomic::AtomicBool;
 use bunker_vault::{Progress, SnapshotId, Vault};
 
 pub use error::{ConnectorError, Result};
+pub use redact::{MASK, redact_uri};
 pub use source::{ResourceType, Source};
 
 /// Inputs of one backup.

@@ -18,7 +18,9 @@
 //!
 //! The tools are found in `$BUNKER_PG_BIN_DIR`, else on the `PATH`, else in the newest
 //! `/usr/lib/postgresql/<version>/bin`. `pg_dump` must be at least the server's major version.
-//! Passwords come from `PGPASSWORD` or `~/.pgpass`; the tools never prompt.
+//! A password in the URI is taken out of it and given to the tools as `PGPASSWORD`: a
+//! command line is readable by every local user, a process's environment only by its
+//! owner. Without one, `PGPASSWORD` or `~/.pgpass` apply; the tools never prompt.
 
 use std::ffi::OsStr;
 use std::io::{self, Read};
@@ -43,26 +45,67 @@ const CONNECT_TIMEOUT_SECS: &str = "30";
 /// How much of a tool's error output is kept for the error message.
 const STDERR_KEEP: usize = 16 * 1024;
 
-fn url_of(source: &Source) -> Result<&str> {
+/// The source's URI without its password, and the password.
+fn url_of(source: &Source) -> Result<(String, Option<String>)> {
     match source {
         Source::Postgresql { url } => {
             source.validate()?;
-            Ok(url)
+            split_password(url)
         }
         other => Err(ConnectorError::InvalidSource { reason: format!("not a PostgreSQL database: {}", other.describe()) }),
     }
 }
 
+/// `url` without its password (user information or `password=` parameter), and the
+/// password, percent-decoded as libpq would.
+fn split_password(url: &str) -> Result<(String, Option<String>)> {
+    let invalid = |reason: &str| ConnectorError::InvalidSource { reason: reason.to_owned() };
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("Url must be a postgresql:// connection URI"))?;
+    let bad_password = || invalid("bad percent-encoding in the Url's password");
+    let mut password = None;
+    // As the user information ends at the last `@` before the path, a password may hold `@`.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (user, host_on) = match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let (user, pass) = rest[..at].split_once(':').unwrap_or((&rest[..at], ""));
+            if !pass.is_empty() {
+                password = Some(percent_decode_text(pass).ok_or_else(bad_password)?);
+            }
+            (Some(user), &rest[at + 1..])
+        }
+        None => (None, rest),
+    };
+    let (before_query, query) = host_on.split_once('?').map_or((host_on, None), |(b, q)| (b, Some(q)));
+    let mut kept = Vec::new();
+    for param in query.into_iter().flat_map(|q| q.split('&')) {
+        match param.strip_prefix("password=") {
+            Some(value) => password = Some(percent_decode_text(value).ok_or_else(bad_password)?),
+            None => kept.push(param),
+        }
+    }
+    let mut out = format!("{scheme}://");
+    if let Some(user) = user {
+        out.push_str(user);
+        out.push('@');
+    }
+    out.push_str(before_query);
+    if query.is_some() && !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    Ok((out, password))
+}
+
 pub(crate) fn backup(source: &Source, request: &BackupRequest<'_>) -> Result<BackupOutcome> {
-    let url = url_of(source)?;
-    let parts = UrlParts::parse(url)?;
+    let (url, password) = url_of(source)?;
+    let parts = UrlParts::parse(&url)?;
     let stop = request.stop.as_deref();
     let stop_requested = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
     if stop_requested() {
         return Err(ConnectorError::Stopped);
     }
     let pg_dump = tool("pg_dump")?;
-    let mut child = command(&pg_dump)
+    let mut child = command(&pg_dump, password.as_deref())
         .args(["--format=custom", "--compress=0", "--no-password"])
         .arg(format!("--dbname={url}"))
         .stdout(Stdio::piped())
@@ -174,8 +217,9 @@ fn wait(child: &Mutex<Child>) -> io::Result<ExitStatus> {
 }
 
 pub(crate) fn restore(vault: &Vault, snapshot: SnapshotId, target: &Source, progress: &dyn Progress) -> Result<RestoreOutcome> {
-    let url = url_of(target)?;
-    let parts = UrlParts::parse(url)?;
+    let (url, password) = url_of(target)?;
+    let parts = UrlParts::parse(&url)?;
+    let password = password.as_deref();
     let Some(database) = parts.database.clone().filter(|d| !d.is_empty()) else {
         return Err(ConnectorError::InvalidSource {
             reason: format!("{}: the Url must name the new database to restore into", target.describe()),
@@ -190,15 +234,15 @@ pub(crate) fn restore(vault: &Vault, snapshot: SnapshotId, target: &Source, prog
         });
     };
     let maintenance = parts.with_database("postgres");
-    create_database(&maintenance, &database, target)?;
+    create_database(&maintenance, password, &database, target)?;
     progress.start(Phase::Restore, Some(snap.summary.bytes_total));
-    match pg_restore(vault, snapshot, url, target, progress) {
+    match pg_restore(vault, snapshot, &url, password, target, progress) {
         Ok(bytes) => {
             progress.finish(Phase::Restore);
             Ok(RestoreOutcome { bytes, location: target.describe() })
         }
         Err(e) => {
-            if let Err(drop_error) = drop_database(&maintenance, &database, target) {
+            if let Err(drop_error) = drop_database(&maintenance, password, &database, target) {
                 tracing::warn!(database = %target.describe(), error = %drop_error,
                     "could not drop the partly restored database");
             }
@@ -208,9 +252,9 @@ pub(crate) fn restore(vault: &Vault, snapshot: SnapshotId, target: &Source, prog
 }
 
 /// `CREATE DATABASE` through `createdb`, connected to the server's maintenance database.
-fn create_database(maintenance: &str, database: &str, target: &Source) -> Result<()> {
+fn create_database(maintenance: &str, password: Option<&str>, database: &str, target: &Source) -> Result<()> {
     let createdb = tool("createdb")?;
-    let out = command(&createdb)
+    let out = command(&createdb, password)
         .arg("--no-password")
         .arg(format!("--maintenance-db={maintenance}"))
         .arg("--")
@@ -228,9 +272,9 @@ fn create_database(maintenance: &str, database: &str, target: &Source) -> Result
 }
 
 /// `DROP DATABASE` of a database this restore created.
-fn drop_database(maintenance: &str, database: &str, target: &Source) -> Result<()> {
+fn drop_database(maintenance: &str, password: Option<&str>, database: &str, target: &Source) -> Result<()> {
     let dropdb = tool("dropdb")?;
-    let out = command(&dropdb)
+    let out = command(&dropdb, password)
         .args(["--no-password", "--if-exists"])
         .arg(format!("--maintenance-db={maintenance}"))
         .arg("--")
@@ -244,9 +288,9 @@ fn drop_database(maintenance: &str, database: &str, target: &Source) -> Result<(
 }
 
 /// Streams the archive from the vault into `pg_restore`; the bytes fed.
-fn pg_restore(vault: &Vault, snapshot: SnapshotId, url: &str, target: &Source, progress: &dyn Progress) -> Result<u64> {
+fn pg_restore(vault: &Vault, snapshot: SnapshotId, url: &str, password: Option<&str>, target: &Source, progress: &dyn Progress) -> Result<u64> {
     let pg_restore = tool("pg_restore")?;
-    let mut child = command(&pg_restore)
+    let mut child = command(&pg_restore, password)
         .args(["--no-owner", "--exit-on-error", "--no-password"])
         .arg(format!("--dbname={url}"))
         .stdin(Stdio::piped())
@@ -274,10 +318,14 @@ fn pg_restore(vault: &Vault, snapshot: SnapshotId, url: &str, target: &Source, p
     Ok(fed?)
 }
 
-/// A command for a PostgreSQL tool: no input, no password prompt, a connect timeout.
-fn command(program: &Path) -> Command {
+/// A command for a PostgreSQL tool: no input, no password prompt, a connect timeout, the
+/// URI's password (if any) in its environment.
+fn command(program: &Path, password: Option<&str>) -> Command {
     let mut cmd = Command::new(program);
     cmd.stdin(Stdio::null());
+    if let Some(password) = password {
+        cmd.env("PGPASSWORD", password);
+    }
     if std::env::var_os("PGCONNECT_TIMEOUT").is_none() {
         cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS);
     }
@@ -447,21 +495,24 @@ impl UrlParts {
 }
 
 fn percent_decode(s: &str) -> Result<String> {
-    let bad = || ConnectorError::InvalidSource { reason: format!("bad percent-encoding in database name `{s}`") };
+    percent_decode_text(s).ok_or_else(|| ConnectorError::InvalidSource { reason: format!("bad percent-encoding in database name `{s}`") })
+}
+
+fn percent_decode_text(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3).ok_or_else(bad)?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
             out.push(bytes[i]);
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| bad())
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -479,6 +530,20 @@ mod tests {
         assert_eq!(p.with_database("postgres"), "postgres://h/postgres");
         assert!(UrlParts::parse("postgresql://h/x?dbname=y").is_err());
         assert!(UrlParts::parse("postgresql://h/%zz").is_err());
+    }
+
+    #[test]
+    fn passwords_leave_the_url_for_the_environment() {
+        let split = |u: &str| split_password(u).unwrap();
+        assert_eq!(split("postgresql://backup:S%40cret@127.0.0.1:5432/crm"), ("postgresql://backup@127.0.0.1:5432/crm".into(), Some("S@cret".into())));
+        assert_eq!(split("postgresql://u:p@ss@h/db?sslmode=require"), ("postgresql://u@h/db?sslmode=require".into(), Some("p@ss".into())));
+        assert_eq!(split("postgresql://h/db?user=u&password=pw&sslmode=require"), ("postgresql://h/db?user=u&sslmode=require".into(), Some("pw".into())));
+        assert_eq!(split("postgresql://h/db?password=pw"), ("postgresql://h/db".into(), Some("pw".into())));
+        for plain in ["postgresql://u@h/db", "postgres://h", "postgresql://h:5432/db?sslmode=require"] {
+            assert_eq!(split(plain), (plain.into(), None));
+        }
+        let e = split_password("postgresql://u:%zzSECRET@h/db").unwrap_err().to_string();
+        assert!(!e.contains("SECRET"), "{e}");
     }
 
     #[test]

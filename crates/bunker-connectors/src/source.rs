@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::redact::{MASK, redact_uri};
 use crate::{ConnectorError, Result};
 
 /// The kinds of resources Bunker protects, named as `ResourceType` in the API.
@@ -73,7 +74,7 @@ impl fmt::Display for ResourceType {
 ///
 /// Stored in the catalog as JSON (`{"Type": "SQLite", "Path": "/srv/app.db"}`): the shape
 /// of [`Source::to_json`] / [`Source::from_json`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "Type", deny_unknown_fields)]
 pub enum Source {
     /// A directory tree.
@@ -94,8 +95,9 @@ pub enum Source {
     #[serde(rename = "PostgreSQL")]
     Postgresql {
         /// A libpq connection URI naming the database
-        /// (`postgresql://user@127.0.0.1:5432/app`); passwords come from the environment
-        /// (`PGPASSWORD`) or `~/.pgpass`, never from the catalog.
+        /// (`postgresql://user@127.0.0.1:5432/app`). A password may be in it (user
+        /// information or `password=`); the tools get it through `PGPASSWORD`, never on
+        /// their command line. Without one, `PGPASSWORD` or `~/.pgpass` apply.
         #[serde(rename = "Url")]
         url: String,
     },
@@ -188,25 +190,35 @@ impl Source {
         Ok(())
     }
 
-    /// A short human description: the path, the URL without credentials, `s3://bucket/prefix`.
+    /// A short human description: the path, the URL with its password masked
+    /// ([`redact_uri`]), `s3://bucket/prefix`.
     pub fn describe(&self) -> String {
         match self {
             Source::Directory { path } | Source::Sqlite { path } | Source::DiskImage { path } => path.display().to_string(),
-            Source::Postgresql { url } => redact_url(url),
+            Source::Postgresql { url } => redact_uri(url),
             Source::Bucket { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}"),
         }
     }
 }
 
-/// Drops a password from a connection URI (`user:secret@host` → `user@host`).
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}@{host}")
+impl fmt::Debug for Source {
+    // Hand-written so that logs and test failures never print a password or secret key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Directory { path } => f.debug_struct("Directory").field("path", path).finish(),
+            Source::Sqlite { path } => f.debug_struct("Sqlite").field("path", path).finish(),
+            Source::Postgresql { url } => f.debug_struct("Postgresql").field("url", &redact_uri(url)).finish(),
+            Source::DiskImage { path } => f.debug_struct("DiskImage").field("path", path).finish(),
+            Source::Bucket { endpoint, bucket, prefix, region, access_key_id, secret_access_key } => f
+                .debug_struct("Bucket")
+                .field("endpoint", &endpoint.as_deref().map(redact_uri))
+                .field("bucket", bucket)
+                .field("prefix", prefix)
+                .field("region", region)
+                .field("access_key_id", access_key_id)
+                .field("secret_access_key", &secret_access_key.as_ref().map(|_| MASK))
+                .finish(),
         }
-        None => url.to_owned(),
     }
 }
 
@@ -228,7 +240,19 @@ mod tests {
         assert!(e.contains("Tape"), "{e}");
         let e = Source::from_json(r#"{"Type":"Directory","Path":"/x","Extra":1}"#).unwrap_err().to_string();
         assert!(e.contains("Extra"), "{e}");
-        assert_eq!(redact_url("postgresql://app:s3cret@127.0.0.1:5432/db"), "postgresql://app@127.0.0.1:5432/db");
+        let pg = Source::Postgresql { url: "postgresql://app:s3cret@127.0.0.1:5432/db".into() };
+        assert_eq!(pg.describe(), "postgresql://app:****@127.0.0.1:5432/db");
+        let s3 = Source::Bucket {
+            endpoint: None,
+            bucket: "b".into(),
+            prefix: String::new(),
+            region: "r".into(),
+            access_key_id: Some("AKIA".into()),
+            secret_access_key: Some("s3cret".into()),
+        };
+        for s in [pg, s3] {
+            assert!(!format!("{s:?}").contains("s3cret"), "{s:?}");
+        }
         assert_eq!(ResourceType::parse("sqlite"), Some(ResourceType::Sqlite));
         assert_eq!(ResourceType::parse("s3"), Some(ResourceType::Bucket));
     }

@@ -154,7 +154,7 @@ fn connection_failures_are_connection_errors_and_record_nothing() {
     let err = backup(&vault, format!("postgresql://app:hunter2@127.0.0.1:{port}/small")).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, ConnectorError::Connection { .. }), "{text}");
-    assert!(text.contains(&format!("postgresql://app@127.0.0.1:{port}/small")), "{text}");
+    assert!(text.contains(&format!("postgresql://app:****@127.0.0.1:{port}/small")), "{text}");
     assert!(text.to_lowercase().contains("refused") && !text.contains("hunter2"), "{text}");
     assert_eq!(snapshot_ids(&vault), before);
 

@@ -7,6 +7,7 @@
 //! blocking vault engine on tokio's blocking threads.
 
 mod access_policies;
+mod connection_secrets;
 mod copies;
 mod error;
 mod jobs;
@@ -31,6 +32,7 @@ use jiff::Timestamp;
 
 use crate::clock::Clock;
 
+pub use connection_secrets::SealedSecrets;
 pub use error::{BackupError, Result};
 pub use jobs::{BackupJob, JobList, ListBackupJobs, RecoveryPoint, StartBackupJob};
 pub use plans::{PlanSummary, PlanWithDocument, SelectionSummary};

@@ -9,8 +9,10 @@ pub mod arn;
 pub mod backup;
 pub mod clock;
 pub mod error;
+pub mod home;
 pub mod ids;
 pub mod organizations;
+pub mod secrets;
 pub mod security;
 pub mod shapes;
 

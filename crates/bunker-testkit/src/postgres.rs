@@ -9,7 +9,9 @@
 //! server (`setsid`): as a child it stays in the test's process group, so a test runner that
 //! kills a hung test also kills its server. Durability is switched off (`-F`, no
 //! full-page writes) because the data dies with the test; only TCP on 127.0.0.1 is enabled
-//! (no Unix socket), and authentication is `trust` for the `postgres` role.
+//! (no Unix socket), and authentication is `trust` for the `postgres` role. Roles made by
+//! [`PgServer::create_password_role`] must give their password (`scram-sha-256`), so a test
+//! can tell that a password really reached the server.
 //!
 //! `initdb` and `postgres` refuse to run as root. Under root (containers, CI) both run as the
 //! `postgres` system user (the Debian package creates it), or `nobody`, via `setpriv`, in a
@@ -70,6 +72,10 @@ impl PgServer {
             .output()
             .unwrap_or_else(|e| panic!("running {}/initdb{}: {e}", bin.display(), as_whom(run_as.as_ref())));
         check(&initdb, "initdb");
+        // Members of PASSWORD_GROUP log in with their password; everyone else is trusted.
+        let hba = data.join("pg_hba.conf");
+        let trusted = fs::read_to_string(&hba).expect("pg_hba.conf written by initdb");
+        fs::write(&hba, format!("host all +{PASSWORD_GROUP} 127.0.0.1/32 scram-sha-256\n{trusted}")).expect("pg_hba.conf");
 
         // A free port may be taken by another process before the server binds it: retry.
         for _ in 0..5 {
@@ -106,6 +112,25 @@ impl PgServer {
     /// The connection URI of database `db` (`postgresql://postgres@127.0.0.1:PORT/db`).
     pub fn url(&self, db: &str) -> String {
         format!("postgresql://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// The connection URI of database `db` as `user` with `password` in it
+    /// (`postgresql://USER:PASSWORD@127.0.0.1:PORT/db`).
+    pub fn url_with_password(&self, user: &str, password: &str, db: &str) -> String {
+        format!("postgresql://{user}:{password}@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Creates superuser `name` that must log in with `password` (letters and digits only).
+    ///
+    /// # Panics
+    /// If `psql` fails or the password is not plain.
+    pub fn create_password_role(&self, name: &str, password: &str) {
+        assert!(password.chars().all(|c| c.is_ascii_alphanumeric()), "test passwords are letters and digits");
+        let group = format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{PASSWORD_GROUP}') THEN CREATE ROLE {PASSWORD_GROUP} NOLOGIN; END IF; END $$;"
+        );
+        self.psql("postgres", &group);
+        self.psql("postgres", &format!("CREATE ROLE \"{name}\" LOGIN SUPERUSER PASSWORD '{password}' IN ROLE {PASSWORD_GROUP}"));
     }
 
     /// The server's TCP port on 127.0.0.1.
@@ -167,6 +192,9 @@ impl Drop for PgServer {
         stop(&mut self.child);
     }
 }
+
+/// The group of roles that authenticate with a password.
+const PASSWORD_GROUP: &str = "password_login";
 
 /// Server settings for a fast, private, throw-away cluster.
 const SETTINGS: &[&str] = &[
@@ -329,6 +357,18 @@ mod tests {
         assert_eq!(server.psql("extra", "SELECT current_database()"), "extra");
         let listening = std::net::TcpStream::connect(("127.0.0.1", server.port())).is_ok();
         assert!(listening);
+        server.create_password_role("alice", "Secret1");
+        let as_alice = |url: &str| {
+            server
+                .client("psql")
+                .args(["--no-psqlrc", "--no-password", "-At", "-d", url, "-c", "SELECT current_user"])
+                .env_remove("PGPASSWORD")
+                .output()
+                .unwrap()
+        };
+        let with = as_alice(&server.url_with_password("alice", "Secret1", "postgres"));
+        assert_eq!(String::from_utf8_lossy(&with.stdout).trim(), "alice", "{}", String::from_utf8_lossy(&with.stderr));
+        assert!(!as_alice(&format!("postgresql://alice@127.0.0.1:{}/postgres", server.port())).status.success());
         let port = server.port();
         drop(server);
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "server still listening after drop");

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bunker_catalog::{BackupJobRow, JobFilter, RecoveryPointRow, Tags};
-use bunker_connectors::{BackupRequest, ConnectorError, Source};
+use bunker_connectors::{BackupRequest, ConnectorError};
 use bunker_policy::plan::Lifecycle;
 use bunker_vault::{NoProgress, SnapshotId};
 use jiff::{SignedDuration, Timestamp};
@@ -580,7 +580,7 @@ impl BackupService {
                 }
             })
         };
-        let ending = self.execute(&job, &resource.location, &vault, parent, stop.clone()).await;
+        let ending = self.execute(&job, &resource, &vault, parent, stop.clone()).await;
         watchdog.abort();
         drop(registered);
         let user_stop = by_user.load(Ordering::SeqCst);
@@ -590,12 +590,13 @@ impl BackupService {
     async fn execute(
         &self,
         job: &BackupJobRow,
-        location: &str,
+        resource: &bunker_catalog::Resource,
         vault: &bunker_catalog::BackupVault,
         parent: Option<SnapshotId>,
         stop: Arc<AtomicBool>,
     ) -> Ending {
-        let source = match Source::from_json(location) {
+        // Secrets are opened here, for the connector only.
+        let source = match self.resource_source(resource) {
             Ok(s) => s,
             Err(e) => return Ending::Failed { message: e.to_string(), retry: false },
         };

@@ -3,6 +3,7 @@
 use bunker_catalog::{AccountId, Resource, Tags};
 use bunker_connectors::Source;
 
+use super::connection_secrets::shown;
 use super::{BackupError, BackupService, Result, resource_arn};
 
 /// `bunker resource register`.
@@ -36,7 +37,8 @@ fn check_tags(tags: &Tags) -> Result<()> {
 }
 
 impl BackupService {
-    /// Registers a resource; returns it with its ARN.
+    /// Registers a resource; returns it with its ARN. Connection secrets in its location
+    /// are stored sealed and returned masked.
     pub async fn register_resource(&self, req: RegisterResource) -> Result<Resource> {
         if !valid_resource_name(&req.name) {
             return Err(BackupError::InvalidParameterValue(format!(
@@ -47,13 +49,14 @@ impl BackupService {
         req.source.validate().map_err(|e| BackupError::InvalidParameterValue(e.to_string()))?;
         check_tags(&req.tags)?;
         let ty = req.source.resource_type();
+        let arn = resource_arn(&req.region, &req.account_id, ty.arn_word(), &req.name);
         let row = Resource {
-            arn: resource_arn(&req.region, &req.account_id, ty.arn_word(), &req.name),
+            location: self.sealed_location(&arn, &req.source)?,
+            arn,
             account_id: req.account_id.clone(),
             region: req.region,
             resource_type: ty.as_str().to_owned(),
             name: req.name,
-            location: req.source.to_json(),
             tags: req.tags,
             created_at: self.now(),
         };
@@ -67,22 +70,23 @@ impl BackupService {
         }
         tx.insert_resource(&row).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok(shown(row))
     }
 
-    /// One resource.
+    /// One resource, its connection secrets masked.
     pub async fn describe_resource(&self, arn: &str) -> Result<Resource> {
         self.catalog
             .read()
             .await?
             .resource(arn)
             .await?
+            .map(shown)
             .ok_or_else(|| BackupError::ResourceNotFound(format!("no resource has ARN {arn}")))
     }
 
-    /// Resources of an account (and region).
+    /// Resources of an account (and region), their connection secrets masked.
     pub async fn list_resources(&self, account: Option<&str>, region: Option<&str>) -> Result<Vec<Resource>> {
-        Ok(self.catalog.read().await?.resources(account, region).await?)
+        Ok(self.catalog.read().await?.resources(account, region).await?.into_iter().map(shown).collect())
     }
 
     /// `TagResource` for a resource: adds or replaces tags.
@@ -93,7 +97,7 @@ impl BackupService {
         r.tags.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         tx.set_resource_tags(arn, &r.tags).await?;
         tx.commit().await?;
-        Ok(r)
+        Ok(shown(r))
     }
 
     /// `UntagResource` for a resource.
@@ -105,6 +109,6 @@ impl BackupService {
         }
         tx.set_resource_tags(arn, &r.tags).await?;
         tx.commit().await?;
-        Ok(r)
+        Ok(shown(r))
     }
 }

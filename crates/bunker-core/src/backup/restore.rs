@@ -9,6 +9,7 @@ use bunker_connectors::Source;
 use bunker_vault::{NoProgress, SnapshotId};
 use serde::Serialize;
 
+use super::connection_secrets::redacted_json;
 use super::{BackupError, BackupService, Result, default_role_arn, job_id, resource_arn};
 
 /// `StartRestoreJob` input.
@@ -125,7 +126,7 @@ impl BackupService {
         let original = tx.resource(&rp.resource_arn).await?;
         let vault = tx.vault(&rp.vault_arn).await?.ok_or_else(|| BackupError::ResourceNotFound(format!("Backup vault {} does not exist", rp.vault_arn)))?;
         let original_source = match &original {
-            Some(r) => Source::from_json(&r.location).map_err(|e| BackupError::DependencyFailure(e.to_string()))?,
+            Some(r) => self.resource_source(r)?,
             None if req.metadata.contains_key("Location") => Source::from_json(&req.metadata["Location"])
                 .map_err(|e| BackupError::InvalidParameterValue(format!("Metadata.Location: {e}")))?,
             None => {
@@ -153,7 +154,8 @@ impl BackupService {
             status_message: None,
             created_at: self.now(),
             completed_at: None,
-            metadata: serde_json::to_string(&req.metadata).unwrap_or_default(),
+            // The target's password is needed only now: the row keeps none.
+            metadata: redacted_json(&serde_json::to_string(&req.metadata).unwrap_or_default()),
             copy_source_tags: req.copy_source_tags.unwrap_or(true),
             backup_size: 0,
             created_resource_arn: None,
@@ -189,13 +191,14 @@ impl BackupService {
                         (Some(r), true) => r.tags.clone(),
                         _ => BTreeMap::new(),
                     };
+                    let arn = resource_arn(&rp.region, &rp.account_id, ty.arn_word(), &name);
                     let restored = Resource {
-                        arn: resource_arn(&rp.region, &rp.account_id, ty.arn_word(), &name),
+                        location: self.sealed_location(&arn, &target)?,
+                        arn,
                         account_id: rp.account_id.clone(),
                         region: rp.region.clone(),
                         resource_type: ty.as_str().to_owned(),
                         name,
-                        location: target.to_json(),
                         tags,
                         created_at: now,
                     };

@@ -26,6 +26,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
+use super::connection_secrets::redacted_json;
 use super::{BackupError, BackupService, RestoreJob, Result, default_role_arn, job_id, resource_arn};
 
 /// `RecoveryPointSelection` of a restore testing plan.
@@ -877,7 +878,7 @@ impl BackupService {
         rp: &RecoveryPointRow,
         firing: Timestamp,
     ) -> Result<bool> {
-        let original = Source::from_json(&resource.location).map_err(|e| BackupError::DependencyFailure(e.to_string()))?;
+        let original = self.resource_source(resource)?;
         let id = job_id();
         let scratch = self.scratch_target(&id, &original, &doc.restore_metadata_overrides);
         let mut metadata = doc.restore_metadata_overrides.clone();
@@ -892,7 +893,8 @@ impl BackupService {
             status_message: None,
             created_at: self.now(),
             completed_at: None,
-            metadata: serde_json::to_string(&metadata).unwrap_or_default(),
+            // Rows keep no connection secret: the scratch target is used from memory.
+            metadata: redacted_json(&serde_json::to_string(&metadata).unwrap_or_default()),
             copy_source_tags: false,
             backup_size: 0,
             created_resource_arn: None,
@@ -909,7 +911,7 @@ impl BackupService {
             deletion_status: None,
             deletion_status_message: None,
             restore_duration_us: None,
-            scratch_location: scratch.to_json(),
+            scratch_location: crate::secrets::shown_location(&scratch.to_json()),
         };
         let mut tx = self.catalog.write().await?;
         tx.insert_restore_job(&job).await?;

@@ -121,10 +121,14 @@ fn random_text(n: usize) -> String {
     bytes[..n].iter().map(|b| UPPER_ALNUM[usize::from(*b) % UPPER_ALNUM.len()] as char).collect()
 }
 
+/// The alphabet of AWS secret access keys.
+const SECRET_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// A secret access key: 40 characters, each from its own byte of the operating system's
+/// CSPRNG (240 bits). 256 is a multiple of 64, so `byte % 64` is uniform.
 fn secret_text() -> String {
-    let bytes: [u8; 30] = random();
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    bytes.iter().chain(bytes[..10].iter()).map(|b| ALPHABET[usize::from(*b) % 64] as char).collect()
+    let bytes: [u8; 40] = random();
+    bytes.iter().map(|b| char::from(SECRET_ALPHABET[usize::from(*b) % SECRET_ALPHABET.len()])).collect()
 }
 
 fn token_hash(token: &str) -> String {
@@ -534,6 +538,36 @@ mod tests {
         assert_eq!(id.len(), 20);
         assert!(id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
         assert_eq!(secret_text().len(), 40);
+    }
+
+    #[test]
+    fn secrets_use_their_whole_length_and_alphabet_evenly() {
+        const N: usize = 5000;
+        let secrets: Vec<Vec<u8>> = (0..N).map(|_| secret_text().into_bytes()).collect();
+        let mut counts = [0usize; 256];
+        for s in &secrets {
+            assert_eq!(s.len(), 40);
+            assert!(s.iter().all(|c| SECRET_ALPHABET.contains(c)), "{}", String::from_utf8_lossy(s));
+            assert_ne!(s[30..], s[..10], "the tail repeats the head: {}", String::from_utf8_lossy(s));
+            for &c in s {
+                counts[usize::from(c)] += 1;
+            }
+        }
+        let distinct: std::collections::BTreeSet<&Vec<u8>> = secrets.iter().collect();
+        assert_eq!(distinct.len(), N);
+        // Every symbol about equally often: chi-square with 63 degrees of freedom (mean 63,
+        // standard deviation 11); 150 is far beyond what chance gives.
+        let expected = (N * 40) as f64 / 64.0;
+        let chi2: f64 = SECRET_ALPHABET.iter().map(|&c| (counts[usize::from(c)] as f64 - expected).powi(2) / expected).sum();
+        assert!(chi2 < 150.0, "chi-square {chi2:.1}: symbols are not uniform");
+        // No two positions move together: equal characters at positions i and j as often as
+        // chance gives (1 in 64, about 78 of 5000; 7 standard deviations allowed).
+        for i in 0..40 {
+            for j in i + 1..40 {
+                let same = secrets.iter().filter(|s| s[i] == s[j]).count();
+                assert!(same < 140, "positions {i} and {j} agree in {same} of {N} secrets");
+            }
+        }
     }
 
     #[test]
