@@ -95,6 +95,8 @@ fn init_logging(verbose: u8, daemon: bool) {
 }
 
 fn main() -> ExitCode {
+    // Before any thread: everything the process creates (catalog, keys, vaults) is private.
+    bunker_core::home::restrict_umask();
     let args = match params::load_paramfiles(with_default_region(std::env::args_os().collect())) {
         Ok(args) => args,
         Err(message) => {

@@ -190,12 +190,52 @@ fn oversized_requests_and_passwords_in_uris_never_reach_the_service_or_the_trail
 
     // A connection string's password is hidden in the audit trail.
     let url = "postgresql://backup:Sup3rSecret@127.0.0.1:1/crm";
-    home.run(&["resource", "register", "--resource-name", "crm", "--postgresql", url]);
+    let registered = home.ok(&["resource", "register", "--resource-name", "crm", "--postgresql", url]);
+    let arn = s(&registered["Resource"]["ResourceArn"]);
+    let described = home.ok(&["resource", "describe", "--resource-arn", &arn]);
+    for shown in [&registered, &described, &home.ok(&["resource", "list"])] {
+        let text = shown.to_string();
+        assert!(!text.contains("Sup3rSecret") && text.contains("backup:****@127.0.0.1:1/crm"), "{text}");
+    }
+    // Not in clear anywhere in the home's files either.
+    for entry in walk(home.path()) {
+        if entry.is_file() {
+            let bytes = std::fs::read(&entry).unwrap();
+            assert!(!bytes.windows(11).any(|w| w == b"Sup3rSecret"), "{} holds the password", entry.display());
+        }
+    }
     let registered = events(&home, "Register");
     assert!(!registered.is_empty());
     let text = serde_json::to_string(&registered).unwrap();
     assert!(!text.contains("Sup3rSecret"), "{text}");
     assert!(text.contains("postgresql://backup:****@127.0.0.1:1/crm"), "{text}");
+}
+
+fn walk(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![root.to_path_buf()];
+    let mut i = 0;
+    while i < out.len() {
+        if out[i].is_dir() {
+            let children: Vec<_> = std::fs::read_dir(&out[i]).unwrap().map(|e| e.unwrap().path()).collect();
+            out.extend(children);
+        }
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn the_home_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    world(&home);
+    let entries = walk(home.path());
+    assert!(entries.len() > 15, "{entries:?}");
+    for entry in entries {
+        let mode = std::fs::metadata(&entry).unwrap().permissions().mode() & 0o777;
+        let wanted = if entry.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode, wanted, "{} is {mode:o}", entry.display());
+    }
 }
 
 /// Runs `sql` on the home's catalog, as someone with the home's files would.

@@ -438,7 +438,7 @@ impl Service {
         let trail = AuditTrail::of(&self.security);
         let mut event = NewAuditEvent::new(who.caller(), call.event_source, &call.operation, &call.region);
         let mut parameters = Value::Object(call.parameters.clone());
-        crate::failure::hide_uri_passwords(&mut parameters);
+        bunker_core::secrets::redact_parameters(&mut parameters);
         event.request_parameters = parameters;
         event.read_only = call.read_only;
         event.resources = call

@@ -50,40 +50,6 @@ impl Failure {
     }
 }
 
-/// Hides the password of every URI in `value` (`scheme://user:PASSWORD@host` →
-/// `scheme://user:****@host`), at any depth: connection strings are request members of
-/// resources and restores, and no password may reach the audit trail or a printout.
-pub fn hide_uri_passwords(value: &mut Value) {
-    match value {
-        Value::String(s) => {
-            if let Some(hidden) = hide_uri_password(s) {
-                *s = hidden;
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(hide_uri_passwords),
-        Value::Object(map) => map.values_mut().for_each(hide_uri_passwords),
-        _ => {}
-    }
-}
-
-/// `Some(uri with its password hidden)` when `text` holds a URI with a password.
-pub fn hide_uri_password(text: &str) -> Option<String> {
-    let scheme_end = text.find("://")?;
-    let rest = &text[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let at = authority.rfind('@')?;
-    let userinfo = &authority[..at];
-    let colon = userinfo.find(':')?;
-    let start = scheme_end + 3 + colon + 1;
-    let end = scheme_end + 3 + at;
-    if start == end {
-        return None;
-    }
-    Some(format!("{}****{}", &text[..start], &text[end..]))
-}
-
-
 /// Reads a string map (tags, restore metadata): JSON `{"k":"v"}`, `file://`, or the
 /// AWS CLI shorthand `k=v,k2=v2`.
 pub fn string_map(name: &'static str, value: String) -> Result<BTreeMap<String, String>, Failure> {
@@ -112,16 +78,6 @@ pub fn string_map(name: &'static str, value: String) -> Result<BTreeMap<String, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uri_passwords_are_hidden() {
-        assert_eq!(hide_uri_password("postgresql://backup:s3cr:et@127.0.0.1:5432/crm").as_deref(), Some("postgresql://backup:****@127.0.0.1:5432/crm"));
-        assert_eq!(hide_uri_password("postgresql://backup@127.0.0.1/crm"), None);
-        assert_eq!(hide_uri_password("s3://bucket/a:b@c"), None);
-        let mut v = serde_json::json!({"Metadata": {"Url": "postgres://u:p@h/db"}, "List": ["x://a:b@c"]});
-        hide_uri_passwords(&mut v);
-        assert_eq!(v, serde_json::json!({"Metadata": {"Url": "postgres://u:****@h/db"}, "List": ["x://a:****@c"]}));
-    }
 
     #[test]
     fn maps_in_shorthand_and_json() {

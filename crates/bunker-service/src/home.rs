@@ -136,7 +136,7 @@ pub fn advance_simulated_time(home: &Path, now: Timestamp) -> anyhow::Result<()>
 /// # Errors
 /// The home or the catalog cannot be created or opened.
 pub async fn open_catalog(home: &Path) -> anyhow::Result<Catalog> {
-    std::fs::create_dir_all(home).with_context(|| format!("cannot create Bunker home {}", home.display()))?;
+    bunker_core::home::secure_home(home).with_context(|| format!("cannot create or secure Bunker home {}", home.display()))?;
     let path = home.join(CATALOG_FILE);
     tracing::debug!(catalog = %path.display(), "opening catalog");
     Ok(Catalog::open_file(&path).await?)
@@ -145,7 +145,7 @@ pub async fn open_catalog(home: &Path) -> anyhow::Result<Catalog> {
 /// Opens the catalog of `home` and the clock `time` asks for.
 pub(crate) async fn open(home: &Path, time: TimeRequest) -> anyhow::Result<(Catalog, Arc<dyn Clock>)> {
     let new_home = !home.join(CATALOG_FILE).exists();
-    std::fs::create_dir_all(home).with_context(|| format!("cannot create Bunker home {}", home.display()))?;
+    bunker_core::home::secure_home(home).with_context(|| format!("cannot create or secure Bunker home {}", home.display()))?;
     let (clock, _) = clock_for(home, time, new_home)?;
     Ok((open_catalog(home).await?, clock))
 }
@@ -156,10 +156,11 @@ pub(crate) async fn open(home: &Path, time: TimeRequest) -> anyhow::Result<(Cata
 /// A real home, or a start before the simulated home's now.
 pub async fn open_simulation(home: &Path, start: Option<Timestamp>) -> anyhow::Result<(crate::Service, ManualClock)> {
     let new_home = !home.join(CATALOG_FILE).exists();
-    std::fs::create_dir_all(home).with_context(|| format!("cannot create Bunker home {}", home.display()))?;
+    bunker_core::home::secure_home(home).with_context(|| format!("cannot create or secure Bunker home {}", home.display()))?;
     let (clock, manual) = clock_for(home, TimeRequest::Simulation { start }, new_home)?;
     let manual = manual.expect("a simulation has a manual clock");
     let service = crate::Service::on(open_catalog(home).await?, clock, home)?;
+    service.backup.seal_stored_secrets().await?;
     Ok((service, manual))
 }
 

@@ -48,7 +48,10 @@ impl Service {
     /// The home cannot be opened, or asks for a clock the home does not allow.
     pub async fn open(home: &std::path::Path, time: TimeRequest) -> anyhow::Result<Self> {
         let (catalog, clock) = home::open(home, time).await?;
-        Self::on(catalog, clock, home)
+        let service = Self::on(catalog, clock, home)?;
+        // Catalogs written before connection secrets were sealed.
+        service.backup.seal_stored_secrets().await?;
+        Ok(service)
     }
 
     /// The service over an open catalog and a clock (tests, and front ends that open the
