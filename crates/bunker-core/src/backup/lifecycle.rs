@@ -92,28 +92,40 @@ impl BackupService {
     /// left for the next pass; the others go on.
     pub async fn apply_lifecycle(&self) -> Result<usize> {
         let now = self.now();
+        // The service deletes due points for their accounts, in the audit trail like any
+        // caller's deletion: no record, no deletion.
+        let mut security = None;
         loop {
             let mut tx = self.catalog.write().await?;
             // Points kept by a vault lock or a legal hold are left out here, not skipped
             // below: otherwise a full batch of them would come back forever.
-            let due = tx.recovery_points_deletable_by_lifecycle(now, BATCH).await?;
+            let mut due = tx.recovery_points_deletable_by_lifecycle(now, BATCH).await?;
             if due.is_empty() {
                 break;
+            }
+            if security.is_none() {
+                // Checked outside the write transaction (the check takes one of its own).
+                drop(tx);
+                let opened = crate::security::Security::open(self.catalog.clone(), self.clock.clone(), &self.data_dir)
+                    .map_err(|e| BackupError::DependencyFailure(format!("the audit trail cannot be opened, so nothing is deleted: {e}")))?;
+                crate::security::audit::AuditTrail::of(&opened)
+                    .check_writable()
+                    .await
+                    .map_err(|e| BackupError::DependencyFailure(format!("the audit trail cannot be written, so nothing is deleted: {e}")))?;
+                security = Some(opened);
+                tx = self.catalog.write().await?;
+                due = tx.recovery_points_deletable_by_lifecycle(now, BATCH).await?;
+                if due.is_empty() {
+                    break;
+                }
             }
             for r in &due {
                 tx.mark_recovery_point_deleting(&r.arn, "Deleted by lifecycle: DeleteAt reached").await?;
             }
-            // The service deletes them for their accounts, in the audit trail like any
-            // caller's deletion: no record, no deletion.
-            let security = crate::security::Security::open(self.catalog.clone(), self.clock.clone(), &self.data_dir)
-                .map_err(|e| BackupError::DependencyFailure(format!("the audit trail cannot be opened, so nothing is deleted: {e}")))?;
-            crate::security::audit::AuditTrail::of(&security)
-                .check_writable()
-                .await
-                .map_err(|e| BackupError::DependencyFailure(format!("the audit trail cannot be written, so nothing is deleted: {e}")))?;
             tx.commit().await?;
+            let security = security.as_ref().expect("opened above");
             for r in &due {
-                self.audit_service_call(&security, &r.account_id, &r.region, "DeleteRecoveryPoint", &[r.arn.as_str()], None)
+                self.audit_service_call(security, &r.account_id, &r.region, "DeleteRecoveryPoint", &[r.arn.as_str()], None)
                     .await
                     .map_err(BackupError::DependencyFailure)?;
             }
