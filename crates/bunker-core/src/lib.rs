@@ -17,6 +17,7 @@ pub mod security;
 pub mod shapes;
 
 pub use backup::{BackupError, BackupService, Scheduler};
+pub use bunker_policy::{InvalidRegion, Region};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{OrgError, Result};
 pub use organizations::DelegatedAdministrator;

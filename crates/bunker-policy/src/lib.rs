@@ -8,6 +8,7 @@
 //!   (`@@assign`, `@@append`, `@@remove`, `@@operators_allowed_for_child_policies`) into an
 //!   [`EffectivePolicy`], remembering which policy and target set every value.
 //! * [`EffectivePolicy::backup_plans`] turns it into AWS Backup plan documents per region.
+//! * [`Region`] is the one parser of Region codes (policies, requests, storage paths).
 //! * [`schedule`] parses `cron(...)` / `rate(...)` expressions and computes fire times in
 //!   an IANA time zone.
 //!
@@ -29,6 +30,7 @@ pub mod inherit;
 pub mod path;
 pub mod plan;
 pub mod plan_input;
+pub mod region;
 pub mod schedule;
 pub mod ops;
 pub mod schema;
@@ -43,3 +45,4 @@ pub use error::{PolicyError, PolicyErrors, Rule};
 pub use inherit::{Attachment, Inheritance, Source};
 pub use path::JsonPath;
 pub use plan::{BackupPlan, EffectivePlan};
+pub use region::{InvalidRegion, Region};

@@ -141,16 +141,9 @@ pub(crate) fn as_bool(value: &Value) -> Option<bool> {
     }
 }
 
-/// AWS-style Region codes: `us-east-1`, `ap-northeast-3`, `us-gov-west-1`.
+/// AWS-style Region codes: `us-east-1`, `ap-northeast-3`, `us-gov-west-1` ([`crate::Region`]).
 pub(crate) fn is_region(s: &str) -> bool {
-    let Some((head, num)) = s.rsplit_once('-') else { return false };
-    let mut parts = head.split('-');
-    let first_ok = parts.next().is_some_and(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_lowercase()));
-    first_ok
-        && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && head.contains('-')
-        && !num.is_empty()
-        && num.bytes().all(|b| b.is_ascii_digit())
+    crate::Region::parse(s).is_ok()
 }
 
 fn check_region(s: &str, path: &JsonPath, errors: &mut Vec<PolicyError>) {

@@ -48,6 +48,12 @@ impl BackupError {
     }
 }
 
+impl From<bunker_policy::InvalidRegion> for BackupError {
+    fn from(e: bunker_policy::InvalidRegion) -> Self {
+        BackupError::InvalidParameterValue(e.to_string())
+    }
+}
+
 impl From<bunker_vault::VaultError> for BackupError {
     fn from(e: bunker_vault::VaultError) -> Self {
         BackupError::DependencyFailure(format!("vault: {e}"))

@@ -148,6 +148,7 @@ impl BackupService {
     /// `CreateLegalHold`: records the hold and puts the matching recovery points under it,
     /// in one write.
     pub async fn create_legal_hold(&self, account: &str, region: &str, req: CreateLegalHold) -> Result<LegalHold> {
+        bunker_policy::Region::parse(region)?;
         if req.title.trim().is_empty() {
             return Err(BackupError::MissingParameterValue("Title is required".into()));
         }

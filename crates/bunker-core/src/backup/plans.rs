@@ -123,6 +123,7 @@ async fn missing_vaults(tx: &mut Tx, account: &str, region: &str, plan: &BackupP
 impl BackupService {
     /// `CreateBackupPlan` (a local plan).
     pub async fn create_backup_plan(&self, account: &str, region: &str, document: &str, creator_request_id: Option<String>) -> Result<PlanSummary> {
+        bunker_policy::Region::parse(region)?;
         let mut plan = parse_backup_plan(document).map_err(BackupError::MalformedDocument)?;
         assign_rule_ids(&mut plan, None);
         let mut tx = self.catalog.write().await?;

@@ -46,6 +46,7 @@ impl BackupService {
                 req.name
             )));
         }
+        bunker_policy::Region::parse(&req.region)?;
         req.source.validate().map_err(|e| BackupError::InvalidParameterValue(e.to_string()))?;
         check_tags(&req.tags)?;
         let ty = req.source.resource_type();

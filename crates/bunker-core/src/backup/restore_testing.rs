@@ -483,6 +483,7 @@ impl BackupService {
         tags: Tags,
         creator_request_id: Option<String>,
     ) -> Result<RestoreTestingPlan> {
+        bunker_policy::Region::parse(region)?;
         let input: RestoreTestingPlanInput = parse_json("RestoreTestingPlan", document)?;
         let name = input.restore_testing_plan_name.clone().ok_or_else(|| BackupError::MissingParameterValue("RestoreTestingPlanName is required".into()))?;
         check_name("RestoreTestingPlanName", &name)?;

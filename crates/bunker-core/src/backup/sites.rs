@@ -15,10 +15,17 @@
 //! is `<warm root>/<account>/<vault>` (recorded in the catalog when the vault is created),
 //! its cold repository `<cold root>/<account>/<vault>` (looked up here each time: moving a
 //! Region's cold root means moving its data along).
+//!
+//! Region codes, account ids and vault names become path components here, so each is
+//! checked again on the way in (typed [`Region`] and [`AccountId`], the vault-name rule),
+//! whatever the caller checked before.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use bunker_catalog::AccountId;
+use bunker_policy::Region;
+use bunker_policy::plan_input::valid_vault_name;
 use serde::Deserialize;
 
 use super::{BackupError, Result};
@@ -110,11 +117,9 @@ impl Sites {
             Err(e) => return Err(bad(e.to_string())),
         };
         let sites = Self { data_dir: data_dir.to_owned(), regions };
-        for region in sites.regions.keys() {
-            if region.is_empty() || region.contains(['/', '\\']) || region.starts_with('.') {
-                return Err(bad(format!("`{region}` is not a Region name")));
-            }
-            if sites.warm_root(region) == sites.cold_root(region) {
+        for name in sites.regions.keys() {
+            let region = Region::parse(name).map_err(|e| bad(e.to_string()))?;
+            if sites.warm_root(&region) == sites.cold_root(&region) {
                 return Err(bad(format!("{region}: the warm and cold roots must be different places")));
             }
         }
@@ -128,41 +133,56 @@ impl Sites {
         }
     }
 
-    /// Where `region`'s warm repositories live.
     /// Every storage root configured or in use: the default Region roots under the home,
     /// and every root `regions.json` names.
     pub(crate) fn all_roots(&self) -> Vec<Location> {
         let mut roots = vec![Location::Dir(self.data_dir.join("regions")), Location::Dir(self.data_dir.join("cold"))];
-        for region in self.regions.keys() {
-            roots.push(self.warm_root(region));
-            roots.push(self.cold_root(region));
+        // The names were checked by `load`.
+        for region in self.regions.keys().filter_map(|r| Region::parse(r).ok()) {
+            roots.push(self.warm_root(&region));
+            roots.push(self.cold_root(&region));
         }
         roots
     }
 
-    pub(crate) fn warm_root(&self, region: &str) -> Location {
-        match self.regions.get(region).and_then(|r| r.warm.as_deref()) {
+    /// Where `region`'s warm repositories live.
+    pub(crate) fn warm_root(&self, region: &Region) -> Location {
+        match self.regions.get(region.as_str()).and_then(|r| r.warm.as_deref()) {
             Some(p) => self.resolve(p),
-            None => Location::Dir(self.data_dir.join("regions").join(region)),
+            None => Location::Dir(self.data_dir.join("regions").join(region.as_str())),
         }
     }
 
     /// Where `region`'s cold repositories live.
-    pub(crate) fn cold_root(&self, region: &str) -> Location {
-        match self.regions.get(region).and_then(|r| r.cold.as_deref()) {
+    pub(crate) fn cold_root(&self, region: &Region) -> Location {
+        match self.regions.get(region.as_str()).and_then(|r| r.cold.as_deref()) {
             Some(p) => self.resolve(p),
-            None => Location::Dir(self.data_dir.join("cold").join(region)),
+            None => Location::Dir(self.data_dir.join("cold").join(region.as_str())),
         }
     }
 
     /// A vault's warm repository.
-    pub(crate) fn warm_vault(&self, region: &str, account: &str, vault: &str) -> Location {
-        self.warm_root(region).join(account).join(vault)
+    ///
+    /// # Errors
+    /// A vault name that is not one (it would be a path component).
+    pub(crate) fn warm_vault(&self, region: &Region, account: &AccountId, vault: &str) -> Result<Location> {
+        Ok(self.warm_root(region).join(account.as_str()).join(checked_vault_name(vault)?))
     }
 
     /// A vault's cold repository.
-    pub(crate) fn cold_vault(&self, region: &str, account: &str, vault: &str) -> Location {
-        self.cold_root(region).join(account).join(vault)
+    ///
+    /// # Errors
+    /// As [`Self::warm_vault`].
+    pub(crate) fn cold_vault(&self, region: &Region, account: &AccountId, vault: &str) -> Result<Location> {
+        Ok(self.cold_root(region).join(account.as_str()).join(checked_vault_name(vault)?))
+    }
+}
+
+fn checked_vault_name(name: &str) -> Result<&str> {
+    if valid_vault_name(name) {
+        Ok(name)
+    } else {
+        Err(BackupError::InvalidParameterValue(format!("Invalid backup vault name {name:?}: 2 to 50 letters, digits, '-' or '_'")))
     }
 }
 
@@ -170,13 +190,22 @@ impl Sites {
 mod tests {
     use super::*;
 
+    fn region(s: &str) -> Region {
+        Region::parse(s).unwrap()
+    }
+
+    fn account() -> AccountId {
+        AccountId::parse("111111111111").unwrap()
+    }
+
     #[test]
     fn defaults_and_overrides() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path();
         let s = Sites::load(data).unwrap();
-        assert_eq!(s.warm_vault("eu-west-1", "111111111111", "V"), Location::Dir(data.join("regions/eu-west-1/111111111111/V")));
-        assert_eq!(s.cold_vault("eu-west-1", "111111111111", "V"), Location::Dir(data.join("cold/eu-west-1/111111111111/V")));
+        assert_eq!(s.warm_vault(&region("eu-west-1"), &account(), "V1").unwrap(), Location::Dir(data.join("regions/eu-west-1/111111111111/V1")));
+        assert_eq!(s.cold_vault(&region("eu-west-1"), &account(), "V1").unwrap(), Location::Dir(data.join("cold/eu-west-1/111111111111/V1")));
+        assert_eq!(s.all_roots(), [Location::Dir(data.join("regions")), Location::Dir(data.join("cold"))]);
 
         std::fs::write(
             data.join(SITES_FILE),
@@ -184,11 +213,23 @@ mod tests {
         )
         .unwrap();
         let s = Sites::load(data).unwrap();
-        assert_eq!(s.warm_root("eu-west-1"), Location::Dir("/mnt/fast/eu".into()));
-        assert_eq!(s.cold_root("eu-west-1"), Location::Dir(data.join("slow/eu")));
-        assert_eq!(s.warm_root("us-east-1"), Location::Dir(data.join("regions/us-east-1")));
-        assert_eq!(s.cold_vault("us-east-1", "111111111111", "V").to_string(), "s3://archive/us/111111111111/V");
-        assert_eq!(s.cold_root("ap-south-1"), Location::Dir(data.join("cold/ap-south-1")));
+        assert_eq!(s.warm_root(&region("eu-west-1")), Location::Dir("/mnt/fast/eu".into()));
+        assert_eq!(s.cold_root(&region("eu-west-1")), Location::Dir(data.join("slow/eu")));
+        assert_eq!(s.warm_root(&region("us-east-1")), Location::Dir(data.join("regions/us-east-1")));
+        assert_eq!(s.cold_vault(&region("us-east-1"), &account(), "V1").unwrap().to_string(), "s3://archive/us/111111111111/V1");
+        assert_eq!(s.cold_root(&region("ap-south-1")), Location::Dir(data.join("cold/ap-south-1")));
+        let roots = s.all_roots();
+        assert!(roots.contains(&Location::Dir("/mnt/fast/eu".into())) && roots.contains(&Location::Dir(data.join("slow/eu"))), "{roots:?}");
+    }
+
+    #[test]
+    fn no_vault_path_leaves_its_region_account_and_vault() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Sites::load(dir.path()).unwrap();
+        for name in ["..", "../x", "a/b", "V", ""] {
+            let err = s.warm_vault(&region("eu-west-1"), &account(), name).unwrap_err();
+            assert_eq!(err.code(), "InvalidParameterValueException", "{name}");
+        }
     }
 
     #[test]
@@ -199,7 +240,8 @@ mod tests {
             (r#"{"eu-west-1":{"Warm":"s3://b/x","Cold":"s3://b/x/"}}"#, "must be different"),
             (r#"{"eu-west-1":{"Cold":"regions/eu-west-1"}}"#, "must be different"),
             (r#"{"eu-west-1":{"Hot":"/a"}}"#, "unknown field"),
-            (r#"{"../x":{"Warm":"/a"}}"#, "not a Region name"),
+            (r#"{"../x":{"Warm":"/a"}}"#, "\"../x\" is not a Region name"),
+            (r#"{"eu-west-1/..":{"Warm":"/a"}}"#, "is not a Region name"),
             ("{", "EOF"),
         ] {
             std::fs::write(dir.path().join(SITES_FILE), text).unwrap();

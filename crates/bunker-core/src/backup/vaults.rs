@@ -11,7 +11,8 @@
 
 use std::path::PathBuf;
 
-use bunker_catalog::{BackupVault, Tags};
+use bunker_catalog::{AccountId, BackupVault, Tags};
+use bunker_policy::Region;
 use bunker_policy::plan_input::valid_vault_name;
 use bunker_vault::{InitOptions, Vault, VersionedKek};
 use serde::Serialize;
@@ -102,8 +103,9 @@ impl BackupService {
         let vaults = self.catalog.read().await?.vaults(None, None).await?;
         for vault in vaults {
             let warm = Location::from_stored(&vault.location).normalized();
-            let cold = sites.cold_vault(&vault.region, &vault.account_id, &vault.name).normalized();
-            if wanted.is_within(&warm) || wanted.is_within(&cold) {
+            // A row whose Region or account no longer parses has no cold repository.
+            let cold = cold_vault_of(&sites, &vault).ok().map(|c| c.normalized());
+            if wanted.is_within(&warm) || cold.is_some_and(|c| wanted.is_within(&c)) {
                 return Ok(StorageOwner::Vault(Box::new(vault)));
             }
         }
@@ -136,7 +138,7 @@ impl BackupService {
 
     /// Where a vault's cold repository is.
     pub(crate) fn cold_location(&self, vault: &BackupVault) -> Result<Location> {
-        Ok(Sites::load(&self.data_dir)?.cold_vault(&vault.region, &vault.account_id, &vault.name))
+        cold_vault_of(&Sites::load(&self.data_dir)?, vault)
     }
 
     /// Opens a vault's cold repository, made on first use when `create` (blocking: call
@@ -175,15 +177,17 @@ impl BackupService {
         creator_request_id: Option<String>,
         encryption_key_arn: Option<String>,
     ) -> Result<VaultDescription> {
+        let region = Region::parse(region)?;
+        let account_id = AccountId::parse(account).map_err(|e| BackupError::InvalidParameterValue(e.to_string()))?;
         if !valid_vault_name(name) {
             return Err(BackupError::InvalidParameterValue(format!(
                 "Invalid backup vault name `{name}`: 2 to 50 letters, digits, '-' or '_'"
             )));
         }
-        let arn = vault_arn(region, account, name);
-        let location = Sites::load(&self.data_dir)?.warm_vault(region, account, name);
+        let arn = vault_arn(region.as_str(), account, name);
+        let location = Sites::load(&self.data_dir)?.warm_vault(&region, &account_id, name)?;
         let mut tx = self.catalog.write().await?;
-        if tx.account(&bunker_catalog::AccountId::parse(account).map_err(|e| BackupError::InvalidParameterValue(e.to_string()))?).await?.is_none() {
+        if tx.account(&account_id).await?.is_none() {
             return Err(BackupError::ResourceNotFound(format!("account {account} is not in the organization")));
         }
         if tx.vault(&arn).await?.is_some() {
@@ -192,7 +196,7 @@ impl BackupService {
         drop(tx);
         let keys = self.key_service()?;
         let key = keys
-            .key_for_new_vault(account, region, encryption_key_arn.as_deref(), Some(&self.key_path(account)))
+            .key_for_new_vault(account, region.as_str(), encryption_key_arn.as_deref(), Some(&self.key_path(account)))
             .await
             .map_err(|e| match e {
                 SecurityError::NotFound(m) => BackupError::InvalidParameterValue(format!("EncryptionKeyArn: {m}")),
@@ -216,7 +220,7 @@ impl BackupService {
         let row = BackupVault {
             arn,
             account_id: account.to_owned(),
-            region: region.to_owned(),
+            region: region.to_string(),
             name: name.to_owned(),
             location: location.to_string(),
             encryption_key_arn: key.arn,
@@ -228,6 +232,15 @@ impl BackupService {
         tx.commit().await?;
         Ok(describe(&row, 0, super::VaultLockFields::default()))
     }
+}
+
+/// A vault's cold repository; its row's Region and account are checked again, as they
+/// become path components.
+fn cold_vault_of(sites: &Sites, vault: &BackupVault) -> Result<Location> {
+    let corrupt = |e: String| BackupError::Service(bunker_catalog::CatalogError::Corrupt(format!("backup vault {}: {e}", vault.arn)));
+    let region = Region::parse(&vault.region).map_err(|e| corrupt(e.to_string()))?;
+    let account = AccountId::parse(&vault.account_id).map_err(|e| corrupt(e.to_string()))?;
+    sites.cold_vault(&region, &account, &vault.name)
 }
 
 fn describe(v: &BackupVault, recovery_points: i64, lock: super::VaultLockFields) -> VaultDescription {

@@ -72,5 +72,11 @@ impl SecurityError {
     }
 }
 
+impl From<bunker_policy::InvalidRegion> for SecurityError {
+    fn from(e: bunker_policy::InvalidRegion) -> Self {
+        SecurityError::InvalidParameterValue(e.to_string())
+    }
+}
+
 /// Shorthand.
 pub type SecurityResult<T> = std::result::Result<T, SecurityError>;

@@ -476,6 +476,7 @@ impl KeyService {
     /// # Errors
     /// An unsupported usage or spec, a malformed policy; catalog failures.
     pub async fn create_key(&self, account: &str, region: &str, req: CreateKey) -> SecurityResult<KeyMetadata> {
+        bunker_policy::Region::parse(region)?;
         if req.key_usage.as_deref().is_some_and(|u| u != "ENCRYPT_DECRYPT") {
             return Err(invalid("KeyUsage: only ENCRYPT_DECRYPT is supported"));
         }
