@@ -10,6 +10,7 @@
 //! sqlx's `Any` driver: `$n` placeholders, BIGINT times, no backend-only syntax except how
 //! a transaction opens ([`Catalog::write`]).
 
+mod allowed_roots;
 mod audit;
 mod copies;
 mod error;
@@ -35,6 +36,7 @@ use jiff::Timestamp;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor};
 
+pub use allowed_roots::AllowedRootsRow;
 pub use error::{CatalogError, Result};
 pub use ids::{
     AccountId, CreateAccountRequestId, InvalidId, OrganizationId, OuId, ParentId, PolicyId, PolicyType, RootId,

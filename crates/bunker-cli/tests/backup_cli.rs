@@ -70,9 +70,9 @@ fn all_pages(home: &Home, args: &[&str], key: &str) -> Vec<Value> {
 fn vaults_plans_jobs_recovery_points_and_restores() {
     let home = Home::new().simulated(&jiff::Timestamp::now().to_string());
     organization(&home);
-    let src = home.path().join("site");
+    let src = home.beside("site");
     write_tree(&src, 1);
-    let image = home.path().join("disk.img");
+    let image = home.beside("disk.img");
     std::fs::write(&image, vec![7u8; 64 * 1024]).unwrap();
 
     // Vaults.
@@ -151,20 +151,20 @@ fn vaults_plans_jobs_recovery_points_and_restores() {
 
     // Restores: the new resource gets the original's tags, unless told not to.
     write_tree(&src, 2);
-    let restored_dir = home.path().join("restored");
+    let restored_dir = home.beside("restored");
     let restore = home.ok(&[
         "backup", "start-restore-job", "--recovery-point-arn", &rp_arn,
         "--metadata", &format!("Path={},NewResourceName=site-restored", restored_dir.display()),
     ]);
     assert_eq!(restore["Status"], "COMPLETED", "{restore}");
-    write_tree(&home.path().join("expected"), 1);
-    assert_eq!(read_tree(&restored_dir), read_tree(&home.path().join("expected")));
+    write_tree(&home.beside("expected"), 1);
+    assert_eq!(read_tree(&restored_dir), read_tree(&home.beside("expected")));
     let created = home.ok(&["resource", "describe", "--resource-arn", &s(&restore["CreatedResourceArn"])]);
     assert_eq!(created["Resource"]["ResourceName"], "site-restored");
     assert_eq!(created["Resource"]["Tags"], json!({"backup": "daily", "team": "web"}));
     let bare = home.ok(&[
         "backup", "start-restore-job", "--recovery-point-arn", &rp_arn, "--no-copy-source-tags-to-restored-resource",
-        "--metadata", &format!(r#"{{"Path":"{}","NewResourceName":"bare"}}"#, home.path().join("bare").display()),
+        "--metadata", &format!(r#"{{"Path":"{}","NewResourceName":"bare"}}"#, home.beside("bare").display()),
     ]);
     let bare = home.ok(&["resource", "describe", "--resource-arn", &s(&bare["CreatedResourceArn"])]);
     assert_eq!(bare["Resource"]["Tags"], json!({}));
@@ -216,7 +216,7 @@ fn vaults_plans_jobs_recovery_points_and_restores() {
 fn stop_a_queued_job_and_run_the_service_until_stopped() {
     let home = Home::new();
     organization(&home);
-    let src = home.path().join("site");
+    let src = home.beside("site");
     write_tree(&src, 1);
     home.ok(&member("backup", &["create-backup-vault", "--backup-vault-name", "Main"]));
     let arn = s(&home.ok(&member("resource", &["register", "--resource-name", "site", "--directory", src.to_str().unwrap()]))["Resource"]["ResourceArn"]);
@@ -281,7 +281,7 @@ fn copies_into_a_central_vault_and_lifecycle_changes() {
     let home = Home::new();
     organization(&home);
     home.ok(&["org", "create-account", "--account-name", "bunker", "--email", "bunker@example.com", "--account-id", CENTRAL]);
-    let src = home.path().join("site");
+    let src = home.beside("site");
     write_tree(&src, 1);
     home.ok(&member("backup", &["create-backup-vault", "--backup-vault-name", "Main"]));
     let central = home.ok(&["backup", "create-backup-vault", "--backup-vault-name", "central", "--account-id", CENTRAL, "--region", "eu-central-1"]);
@@ -307,7 +307,7 @@ fn copies_into_a_central_vault_and_lifecycle_changes() {
     assert!(is_aws_cli_timestamp(&copied["CalculatedLifecycle"]["DeleteAt"]), "{copied}");
 
     // The copy restores; the source's lifecycle can change, and the source can be deleted.
-    let restored = home.path().join("from-central");
+    let restored = home.beside("from-central");
     let job = home.ok(&["backup", "start-restore-job", "--recovery-point-arn", &s(&copied["RecoveryPointArn"]), "--metadata", &format!("Path={}", restored.display())]);
     assert_eq!(job["Status"], "COMPLETED", "{job}");
     assert_eq!(read_tree(&restored), read_tree(&src));
@@ -321,7 +321,7 @@ fn copies_into_a_central_vault_and_lifecycle_changes() {
     assert!(err.contains("90"), "{err}");
     home.ok(&member("backup", &["delete-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp]));
     home.service_error(&member("backup", &["describe-recovery-point", "--backup-vault-name", "Main", "--recovery-point-arn", &rp]), "ResourceNotFoundException", "DescribeRecoveryPoint");
-    let again = home.path().join("again");
+    let again = home.beside("again");
     let job = home.ok(&["backup", "start-restore-job", "--recovery-point-arn", &s(&copied["RecoveryPointArn"]), "--metadata", &format!("Path={}", again.display())]);
     assert_eq!(job["Status"], "COMPLETED", "the copy outlives its source: {job}");
 }
@@ -339,7 +339,7 @@ fn a_region_on_s3_roots_warm_and_cold() {
         .with_env("AWS_SECRET_ACCESS_KEY", bunker_testkit::moto::SECRET_ACCESS_KEY);
     std::fs::write(home.path().join("regions.json"), r#"{"eu-west-1": {"Warm": "s3://bunker-sites/warm", "Cold": "s3://bunker-sites/cold"}}"#).unwrap();
     organization(&home);
-    let src = home.path().join("site");
+    let src = home.beside("site");
     write_tree(&src, 1);
     home.ok(&member("backup", &["create-backup-vault", "--backup-vault-name", "Main"]));
     let described = home.ok(&member("backup", &["describe-backup-vault", "--backup-vault-name", "Main"]));
@@ -361,7 +361,7 @@ fn a_region_on_s3_roots_warm_and_cold() {
     assert_eq!(cold["StorageClass"], "COLD", "{cold}");
     let (_, listing) = moto.request("GET", "/bunker-sites?list-type=2&prefix=cold/222222222222/Main/snapshots/").unwrap();
     assert!(String::from_utf8_lossy(&listing).contains("<Key>cold/222222222222/Main/snapshots/"), "the cold repository holds the snapshot");
-    let target = home.path().join("from-cold");
+    let target = home.beside("from-cold");
     let restore = home.ok(&["backup", "start-restore-job", "--recovery-point-arn", &rp, "--metadata", &format!("Path={}", target.display())]);
     assert_eq!(restore["Status"], "COMPLETED", "{restore}");
     assert_eq!(read_tree(&target), read_tree(&src));

@@ -103,7 +103,7 @@ fn vault_lock_and_legal_holds_round_trip() {
     home.ok(&["org", "create-organization", "--management-account-id", MGMT]);
     home.ok(&["org", "create-account", "--account-name", "web", "--email", "web@example.com", "--account-id", MEMBER]);
     home.ok(&member(&["create-backup-vault", "--backup-vault-name", "Main"]));
-    let src = home.path().join("site");
+    let src = home.beside("site");
     write_tree(&src, 1);
     let mut register = vec!["resource", "register", "--resource-name", "site", "--directory", src.to_str().unwrap()];
     register.extend(["--account-id", MEMBER, "--region", "eu-west-1"]);

@@ -93,7 +93,7 @@ fn sigkill_copy_jobs_and_deletions() {
     home.ok(&["backup", "put-backup-vault-access-policy", "--backup-vault-name", "central", "--account-id", CENTRAL, "--region", "eu-central-1", "--policy", &open_to_org]);
     let main_dir = home.path().join("regions/eu-west-1").join(MEMBER).join("Main");
     let central_dir = home.path().join("regions/eu-central-1").join(CENTRAL).join("central");
-    let src = home.path().join("site");
+    let src = home.beside("site");
     std::fs::create_dir_all(&src).unwrap();
     for i in 0..3 {
         std::fs::write(src.join(format!("f{i}.bin")), bunker_testkit::noise(512 * 1024, rng.next())).unwrap();
@@ -171,7 +171,7 @@ fn sigkill_copy_jobs_and_deletions() {
     assert_eq!(jobs.len(), expected_copies);
     for job in jobs {
         let copy = s(&job["DestinationRecoveryPointArn"]);
-        let target = home.path().join(format!("r-{}", copy.rsplit(':').next().unwrap()));
+        let target = home.beside(&format!("r-{}", copy.rsplit(':').next().unwrap()));
         let restore = home.ok(&["backup", "start-restore-job", "--recovery-point-arn", &copy, "--metadata", &format!("Path={}", target.display())]);
         assert_eq!(restore["Status"], "COMPLETED", "{restore}");
         assert_eq!(&read_tree(&target), &trees[&s(&job["SourceRecoveryPointArn"])], "copy {copy}");

@@ -7,6 +7,7 @@
 //! blocking vault engine on tokio's blocking threads.
 
 mod access_policies;
+mod allowed_roots;
 mod connection_secrets;
 mod copies;
 mod error;
@@ -32,6 +33,7 @@ use jiff::Timestamp;
 
 use crate::clock::Clock;
 
+pub use allowed_roots::{AllowedRoots, MAX_ALLOWED_ROOTS};
 pub use connection_secrets::SealedSecrets;
 pub use error::{BackupError, Result};
 pub use jobs::{BackupJob, JobList, ListBackupJobs, RecoveryPoint, StartBackupJob};

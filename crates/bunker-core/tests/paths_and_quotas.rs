@@ -1,6 +1,11 @@
 //! What callers may not reach or send, on a real home:
 //!
 //! * Region codes: a code that is not one (`../../x`) is refused before it becomes a path.
+//! * The home (catalog, master key, `regions.json`, vaults) and the Regions' storage roots:
+//!   no resource location or restore target inside or above them, through symbolic links,
+//!   `..`, paths that do not exist yet, or a registered path swapped for a link later.
+//! * Allowed roots: once the management account sets them, an account's locations and
+//!   restore targets must lie under them; lifting them restores the default.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,8 +13,8 @@ use std::sync::Arc;
 
 use bunker_catalog::Catalog;
 use bunker_connectors::Source;
-use bunker_core::backup::{BackupService, RegisterResource};
-use bunker_core::{BackupError, CreateAccount, CreateOrganization, ManualClock, Organizations, Region};
+use bunker_core::backup::{BackupService, RegisterResource, StartBackupJob, StartRestoreJob};
+use bunker_core::{BackupError, Clock, CreateAccount, CreateOrganization, ManualClock, Organizations, Region};
 use jiff::Timestamp;
 
 const REGION: &str = "eu-west-1";
@@ -20,6 +25,7 @@ struct World {
     root: PathBuf,
     home: PathBuf,
     svc: BackupService,
+    clock: ManualClock,
     account: String,
 }
 
@@ -41,12 +47,48 @@ async fn world() -> World {
     std::fs::write(home.join("regions.json"), sites.to_string()).unwrap();
     let svc = BackupService::new(catalog.clone(), Arc::new(clock.clone()), &home);
     svc.create_backup_vault(&account, REGION, "Main", BTreeMap::new(), None).await.unwrap();
-    World { _dir: dir, root, home, svc, account }
+    World { _dir: dir, root, home, svc, clock, account }
 }
 
 impl World {
     fn register(&self, name: &str, source: Source) -> RegisterResource {
         RegisterResource { account_id: self.account.clone(), region: REGION.into(), name: name.into(), source, tags: BTreeMap::new() }
+    }
+
+    /// A directory with one file, registered; its ARN.
+    async fn site(&self, name: &str, dir: &Path) -> String {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("index.html"), format!("<h1>{name}</h1>")).unwrap();
+        self.svc.register_resource(self.register(name, Source::Directory { path: dir.to_owned() })).await.unwrap().arn
+    }
+
+    async fn backup(&self, resource: &str) -> bunker_core::backup::BackupJob {
+        let req = StartBackupJob {
+            account_id: self.account.clone(),
+            region: REGION.into(),
+            backup_vault_name: "Main".into(),
+            resource_arn: resource.into(),
+            iam_role_arn: None,
+            start_window_minutes: None,
+            complete_window_minutes: None,
+            lifecycle: None,
+            recovery_point_tags: BTreeMap::new(),
+        };
+        let id = self.svc.start_backup_job(req).await.unwrap().backup_job_id;
+        self.svc.run_backup_job_now(&id).await.unwrap()
+    }
+
+    async fn restore(&self, rp: &str, metadata: &[(&str, String)]) -> Result<bunker_core::backup::RestoreJob, BackupError> {
+        let metadata = metadata.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        self.svc.start_restore_job(StartRestoreJob { recovery_point_arn: rp.into(), metadata, ..StartRestoreJob::default() }).await
+    }
+
+    async fn resource_count(&self) -> usize {
+        self.svc.list_resources(Some(&self.account), None).await.unwrap().len()
+    }
+
+    async fn restore_job_count(&self) -> usize {
+        self.svc.list_restore_jobs(Some(&self.account), None, None).await.unwrap().len()
     }
 }
 
@@ -101,4 +143,147 @@ async fn region_codes_are_checked_before_they_become_paths() {
     // A bad Region in regions.json is refused naming the file, too.
     std::fs::write(w.home.join("regions.json"), r#"{"../../x":{"Warm":"/tmp/w"}}"#).unwrap();
     refused(w.svc.create_backup_vault(&w.account, REGION, "Other", BTreeMap::new(), None).await, "DependencyFailureException", &["regions.json", "\"../../x\""]);
+}
+
+#[tokio::test]
+async fn nothing_of_the_home_can_be_registered() {
+    let w = world().await;
+    // The master key exists once a key was made (the vault's).
+    assert!(w.home.join("master.key").exists());
+    std::fs::create_dir_all(w.root.join("links")).unwrap();
+    std::os::unix::fs::symlink(&w.home, w.root.join("links/home")).unwrap();
+    std::os::unix::fs::symlink(w.home.join("master.key"), w.root.join("links/key")).unwrap();
+    std::os::unix::fs::symlink(w.home.join("not-yet"), w.root.join("links/dangling")).unwrap();
+    let cases: Vec<(&str, Source, &str)> = vec![
+        ("master-key", Source::DiskImage { path: w.home.join("master.key") }, "inside Bunker's home"),
+        ("catalog", Source::Sqlite { path: w.home.join("catalog.db") }, "inside Bunker's home"),
+        ("sites", Source::DiskImage { path: w.home.join("regions.json") }, "inside Bunker's home"),
+        ("home", Source::Directory { path: w.home.clone() }, "inside Bunker's home"),
+        ("vaults", Source::Directory { path: w.home.join("regions") }, "inside Bunker's home"),
+        ("not-yet", Source::Directory { path: w.home.join("new/deeper") }, "inside Bunker's home"),
+        ("above", Source::Directory { path: w.root.clone() }, "holds one of them"),
+        ("slash", Source::Directory { path: "/".into() }, "holds one of them"),
+        ("warm-root", Source::Directory { path: w.root.join("fast/eu/111") }, "a Region's storage"),
+        ("cold-root-parent", Source::Directory { path: w.root.join("slow") }, "holds one of them"),
+        ("via-dir-link", Source::Directory { path: w.root.join("links/home/keys") }, "resolved: "),
+        ("via-file-link", Source::DiskImage { path: w.root.join("links/key") }, "resolved: "),
+        ("dangling", Source::Sqlite { path: w.root.join("links/dangling") }, "symbolic link to nothing"),
+        ("dot-dot", Source::Directory { path: w.root.join("elsewhere/../home") }, "`..`"),
+    ];
+    for (name, source, why) in cases {
+        let text = refused(w.svc.register_resource(w.register(name, source.clone())).await, "InvalidParameterValueException", &[why]);
+        assert!(text.contains(&source.describe()), "the path is named: {text}");
+    }
+    assert_eq!(w.resource_count().await, 0);
+    // Beside the home is fine, existing or not yet.
+    w.site("site", &w.root.join("site")).await;
+    w.svc.register_resource(w.register("later", Source::Sqlite { path: w.root.join("data/app.db") })).await.unwrap();
+    w.svc.register_resource(w.register("bucket", Source::Bucket { endpoint: None, bucket: "b".into(), prefix: String::new(), region: REGION.into(), access_key_id: None, secret_access_key: None })).await.unwrap();
+}
+
+#[tokio::test]
+async fn restores_never_write_into_the_home() {
+    let w = world().await;
+    let site = w.site("site", &w.root.join("site")).await;
+    let job = w.backup(&site).await;
+    assert_eq!(job.state, "COMPLETED", "{job:?}");
+    let rp = job.recovery_point_arn.unwrap();
+    let home_files = files_below(&w.home);
+    std::os::unix::fs::symlink(&w.home, w.root.join("home-link")).unwrap();
+    for target in [w.home.clone(), w.home.join("restored"), w.root.join("home-link/keys"), w.root.join("fast/eu/x"), w.root.clone()] {
+        let path = target.display().to_string();
+        refused(w.restore(&rp, &[("Path", path.clone())]).await, "InvalidParameterValueException", &[&path, "The restore target"]);
+    }
+    let location = serde_json::json!({"Type": "Directory", "Path": w.home.join("keys")}).to_string();
+    refused(w.restore(&rp, &[("Location", location)]).await, "InvalidParameterValueException", &["inside Bunker's home"]);
+    assert_eq!(w.restore_job_count().await, 0, "a refused restore leaves no job");
+    assert!(!w.home.join("restored").exists() && !w.home.join("index.html").exists() && !w.home.join("keys/index.html").exists());
+    let kept: Vec<_> = files_below(&w.home).into_iter().filter(|f| !f.starts_with("regions") && !f.starts_with("catalog.db-wal")).collect();
+    assert_eq!(kept, home_files.into_iter().filter(|f| !f.starts_with("regions") && !f.starts_with("catalog.db-wal")).collect::<Vec<_>>());
+    // Elsewhere it completes.
+    let ok = w.restore(&rp, &[("Path", w.root.join("restored").display().to_string())]).await.unwrap();
+    assert_eq!(ok.status, "COMPLETED", "{ok:?}");
+    assert!(w.root.join("restored/index.html").exists());
+}
+
+#[tokio::test]
+async fn a_registered_path_swapped_for_a_link_into_the_home_is_not_backed_up() {
+    let w = world().await;
+    let site = w.site("site", &w.root.join("site")).await;
+    std::fs::remove_dir_all(w.root.join("site")).unwrap();
+    std::os::unix::fs::symlink(&w.home, w.root.join("site")).unwrap();
+    let job = w.backup(&site).await;
+    assert_eq!(job.state, "FAILED", "{job:?}");
+    assert!(job.status_message.as_deref().unwrap_or("").contains("inside Bunker's home"), "{job:?}");
+    assert!(job.recovery_point_arn.is_none());
+}
+
+#[tokio::test]
+async fn allowed_roots_confine_an_account_once_set() {
+    let w = world().await;
+    let allowed = w.root.join("tenants/prod");
+    let other = w.root.join("tenants/other");
+    // None set: anywhere outside the home, and Get says so.
+    refused(w.svc.get_allowed_roots(&w.account).await, "ResourceNotFoundException", &["no allowed roots"]);
+    let outside = w.site("outside", &other.join("before")).await;
+
+    // Refusals, nothing stored.
+    for (roots, needle) in [
+        (vec![], "at least one"),
+        (vec![PathBuf::from("relative/dir")], "absolute"),
+        (vec![w.root.join("tenants/../home")], "`..`"),
+        (vec![w.home.join("sub")], "inside Bunker's home"),
+        (vec![allowed.clone(), w.home.clone()], "inside Bunker's home"),
+        ((0..101).map(|i| w.root.join(format!("r{i}"))).collect(), "at most 100"),
+    ] {
+        refused(w.svc.put_allowed_roots(&w.account, roots).await, "InvalidParameterValueException", &[needle]);
+    }
+    refused(w.svc.put_allowed_roots("999999999999", vec![allowed.clone()]).await, "ResourceNotFoundException", &["999999999999"]);
+    refused(w.svc.put_allowed_roots("../x", vec![allowed.clone()]).await, "InvalidParameterValueException", &["../x"]);
+    refused(w.svc.get_allowed_roots(&w.account).await, "ResourceNotFoundException", &[]);
+
+    // Set: written as given (normalised), read back.
+    let w2 = w.root.join("tenants/prod-archive");
+    let put = w.svc.put_allowed_roots(&w.account, vec![PathBuf::from(format!("{}/", allowed.display())), w2.clone(), allowed.clone()]).await.unwrap();
+    assert_eq!(put.allowed_roots, [allowed.clone(), w2.clone()]);
+    assert_eq!(put.last_update_time, w.clock.now());
+    assert_eq!(w.svc.get_allowed_roots(&w.account).await.unwrap(), put);
+
+    // Registration: under a root (existing or not yet, or through a link into one) only.
+    w.site("inside", &allowed.join("site")).await;
+    w.svc.register_resource(w.register("db", Source::Sqlite { path: w2.join("new/app.db") })).await.unwrap();
+    std::os::unix::fs::symlink(&allowed, w.root.join("prod-link")).unwrap();
+    w.site("via-link", &w.root.join("prod-link/linked")).await;
+    let before = w.resource_count().await;
+    for path in [other.join("site"), w.root.join("tenants/prod-other"), w.root.join("tenants")] {
+        let p = path.display().to_string();
+        refused(
+            w.svc.register_resource(w.register("escape", Source::Directory { path })).await,
+            "InvalidParameterValueException",
+            &[&p, "outside the allowed roots of account", &allowed.display().to_string(), &w2.display().to_string()],
+        );
+    }
+    // A link out of a root is judged by where it leads.
+    std::os::unix::fs::symlink(&other, allowed.join("out")).unwrap();
+    refused(w.svc.register_resource(w.register("escape", Source::Directory { path: allowed.join("out/x") })).await, "InvalidParameterValueException", &["resolved: "]);
+    assert_eq!(w.resource_count().await, before);
+    // Buckets and databases have no path to judge.
+    w.svc.register_resource(w.register("bucket", Source::Bucket { endpoint: None, bucket: "b".into(), prefix: String::new(), region: REGION.into(), access_key_id: None, secret_access_key: None })).await.unwrap();
+
+    // Restores: under a root only, in place included for a resource registered before.
+    let job = w.backup(&outside).await;
+    assert_eq!(job.state, "COMPLETED", "{job:?}");
+    let rp = job.recovery_point_arn.unwrap();
+    let target = other.join("restored").display().to_string();
+    refused(w.restore(&rp, &[("Path", target.clone())]).await, "InvalidParameterValueException", &[&target, "outside the allowed roots"]);
+    refused(w.restore(&rp, &[("Path", other.join("before").display().to_string())]).await, "InvalidParameterValueException", &["outside the allowed roots"]);
+    assert_eq!(w.restore_job_count().await, 0);
+    let ok = w.restore(&rp, &[("Path", allowed.join("restored").display().to_string())]).await.unwrap();
+    assert_eq!(ok.status, "COMPLETED", "{ok:?}");
+
+    // Lifted: the default again.
+    w.svc.delete_allowed_roots(&w.account).await.unwrap();
+    w.svc.delete_allowed_roots(&w.account).await.unwrap();
+    refused(w.svc.get_allowed_roots(&w.account).await, "ResourceNotFoundException", &[]);
+    w.svc.register_resource(w.register("escape", Source::Directory { path: other.join("site") })).await.unwrap();
 }

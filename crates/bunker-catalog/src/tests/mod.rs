@@ -244,6 +244,7 @@ suite! {
     moving_an_account
 }
 
+mod allowed_roots;
 mod audit;
 mod backup_tables;
 mod copies;

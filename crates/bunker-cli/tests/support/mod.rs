@@ -10,12 +10,14 @@ use serde_json::Value;
 /// A temporary Bunker home and the binary run against it.
 pub struct Home {
     dir: tempfile::TempDir,
+    /// Where resources and restores go: the service refuses any inside the home.
+    beside: tempfile::TempDir,
     env: Vec<(String, String)>,
 }
 
 impl Home {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap(), env: Vec::new() }
+        Self { dir: tempfile::tempdir().unwrap(), beside: tempfile::tempdir().unwrap(), env: Vec::new() }
     }
 
     /// A home created for simulated time, at `at`: its clock moves only forward, by
@@ -34,6 +36,11 @@ impl Home {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// `name` in a directory beside the home, for resources and restore targets.
+    pub fn beside(&self, name: &str) -> std::path::PathBuf {
+        self.beside.path().join(name)
     }
 
     /// The binary with this home and a clean environment.

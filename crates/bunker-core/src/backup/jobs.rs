@@ -600,6 +600,11 @@ impl BackupService {
             Ok(s) => s,
             Err(e) => return Ending::Failed { message: e.to_string(), retry: false },
         };
+        // Judged again at every backup: a location registered earlier, or a path swapped
+        // for a symbolic link since, must not read the home either.
+        if let Err(e) = self.check_outside_home(&source, "The resource location") {
+            return Ending::Failed { message: e.to_string(), retry: false };
+        }
         let svc = self.clone();
         let vault = vault.clone();
         let (time, tag) = (job.started_at.unwrap_or_else(|| self.now()), format!("backup-job:{}", job.id));

@@ -66,6 +66,7 @@ impl BackupService {
         if tx.account(&account).await?.is_none() {
             return Err(BackupError::ResourceNotFound(format!("account {} is not in the organization", req.account_id)));
         }
+        self.check_location(&mut tx, &req.account_id, &req.source, "The resource location").await?;
         if tx.resource(&row.arn).await?.is_some() {
             return Err(BackupError::AlreadyExists(format!("resource {} is already registered", row.arn)));
         }

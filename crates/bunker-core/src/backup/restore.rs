@@ -144,6 +144,7 @@ impl BackupService {
                 target.resource_type()
             )));
         }
+        self.check_location(&mut tx, &rp.account_id, &target, "The restore target").await?;
         let mut job = RestoreJobRow {
             id: job_id(),
             account_id: rp.account_id.clone(),
