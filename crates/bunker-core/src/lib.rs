@@ -12,6 +12,7 @@ pub mod error;
 pub mod home;
 pub mod ids;
 pub mod organizations;
+pub mod quotas;
 pub mod secrets;
 pub mod security;
 pub mod shapes;

@@ -6,6 +6,8 @@
 //!   `..`, paths that do not exist yet, or a registered path swapped for a link later.
 //! * Allowed roots: once the management account sets them, an account's locations and
 //!   restore targets must lie under them; lifting them restores the default.
+//! * AWS's size quotas on plans, selections, vault access policies, key policies and IAM
+//!   documents: refused with AWS's error, nothing stored.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,8 @@ use std::sync::Arc;
 use bunker_catalog::Catalog;
 use bunker_connectors::Source;
 use bunker_core::backup::{BackupService, RegisterResource, StartBackupJob, StartRestoreJob};
+use bunker_core::security::Security;
+use bunker_core::security::kms::CreateKey;
 use bunker_core::{BackupError, Clock, CreateAccount, CreateOrganization, ManualClock, Organizations, Region};
 use jiff::Timestamp;
 
@@ -25,6 +29,7 @@ struct World {
     root: PathBuf,
     home: PathBuf,
     svc: BackupService,
+    catalog: Catalog,
     clock: ManualClock,
     account: String,
 }
@@ -47,7 +52,7 @@ async fn world() -> World {
     std::fs::write(home.join("regions.json"), sites.to_string()).unwrap();
     let svc = BackupService::new(catalog.clone(), Arc::new(clock.clone()), &home);
     svc.create_backup_vault(&account, REGION, "Main", BTreeMap::new(), None).await.unwrap();
-    World { _dir: dir, root, home, svc, clock, account }
+    World { _dir: dir, root, home, svc, catalog, clock, account }
 }
 
 impl World {
@@ -286,4 +291,88 @@ async fn allowed_roots_confine_an_account_once_set() {
     w.svc.delete_allowed_roots(&w.account).await.unwrap();
     refused(w.svc.get_allowed_roots(&w.account).await, "ResourceNotFoundException", &[]);
     w.svc.register_resource(w.register("escape", Source::Directory { path: other.join("site") })).await.unwrap();
+}
+
+fn plan(rules: usize) -> String {
+    let rules: Vec<_> = (0..rules)
+        .map(|i| serde_json::json!({"RuleName": format!("r{i}"), "TargetBackupVaultName": "Main", "ScheduleExpression": "cron(0 5 ? * * *)"}))
+        .collect();
+    serde_json::json!({"BackupPlanName": "p", "Rules": rules}).to_string()
+}
+
+fn selection(name: &str, resources: Vec<String>, tags: usize) -> String {
+    let tags: Vec<_> = (0..tags).map(|i| serde_json::json!({"ConditionType": "STRINGEQUALS", "ConditionKey": format!("k{i}"), "ConditionValue": "v"})).collect();
+    serde_json::json!({"SelectionName": name, "IamRoleArn": "arn:aws:iam::1:role/r", "Resources": resources, "ListOfTags": tags}).to_string()
+}
+
+#[tokio::test]
+async fn backup_plans_and_selections_within_aws_quotas() {
+    let w = world().await;
+    for n in [11, 60_000] {
+        refused(w.svc.create_backup_plan(&w.account, REGION, &plan(n), None).await, "LimitExceededException", &[&format!("{n} rules"), "at most 10"]);
+    }
+    assert!(w.svc.list_backup_plans(&w.account, REGION, true).await.unwrap().is_empty(), "nothing stored");
+    let p = w.svc.create_backup_plan(&w.account, REGION, &plan(10), None).await.unwrap();
+    refused(w.svc.update_backup_plan(&p.backup_plan_id, &plan(11)).await, "LimitExceededException", &["at most 10"]);
+    assert_eq!(w.svc.list_backup_plan_versions(&p.backup_plan_id).await.unwrap().len(), 1);
+
+    let arn = |i: usize| format!("arn:aws:bunker:{REGION}:{}:directory/d{i}", w.account);
+    let id = &p.backup_plan_id;
+    refused(w.svc.create_backup_selection(id, &selection("s", (0..501).map(arn).collect(), 0), None).await, "LimitExceededException", &["501 ARNs", "at most 500"]);
+    let wild: Vec<_> = (0..31).map(|i| format!("{}*", arn(i))).collect();
+    refused(w.svc.create_backup_selection(id, &selection("s", wild, 0), None).await, "LimitExceededException", &["at most 30 when any holds a wildcard"]);
+    refused(w.svc.create_backup_selection(id, &selection("s", vec![], 31), None).await, "LimitExceededException", &["31 tag conditions"]);
+    assert!(w.svc.list_backup_selections(id).await.unwrap().is_empty());
+    w.svc.create_backup_selection(id, &selection("s500", (0..500).map(arn).collect(), 30), None).await.unwrap();
+    for i in 1..100 {
+        w.svc.create_backup_selection(id, &selection(&format!("s{i}"), vec![arn(i)], 1), None).await.unwrap();
+    }
+    refused(w.svc.create_backup_selection(id, &selection("s101", vec![arn(0)], 1), None).await, "LimitExceededException", &["100 resource selections"]);
+    assert_eq!(w.svc.list_backup_selections(id).await.unwrap().len(), 100);
+}
+
+fn policy_of_size(bytes: usize) -> String {
+    let head = r#"{"Version":"2012-10-17","Statement":[{"Sid":""#;
+    let tail = r#"","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"backup:CopyIntoBackupVault","Resource":"*"}]}"#;
+    format!("{head}{}{tail}", "x".repeat(bytes - head.len() - tail.len()))
+}
+
+#[tokio::test]
+async fn vault_access_and_key_policies_within_aws_quotas() {
+    let w = world().await;
+    for size in [20_481, 10 << 20] {
+        refused(w.svc.put_backup_vault_access_policy(&w.account, REGION, "Main", &policy_of_size(size)).await, "InvalidParameterValueException", &["at most 20480"]);
+    }
+    refused(w.svc.get_backup_vault_access_policy(&w.account, REGION, "Main").await, "ResourceNotFoundException", &[]);
+    w.svc.put_backup_vault_access_policy(&w.account, REGION, "Main", &policy_of_size(20_480)).await.unwrap();
+
+    let keys = w.svc.key_service().unwrap();
+    let big = policy_of_size(32_769);
+    let held = keys.list_keys(&w.account, REGION).await.unwrap().len();
+    let err = keys.create_key(&w.account, REGION, CreateKey { policy: Some(big.clone()), ..CreateKey::default() }).await.unwrap_err();
+    assert_eq!(err.code(), "LimitExceededException", "{err}");
+    assert_eq!(keys.list_keys(&w.account, REGION).await.unwrap().len(), held);
+    let key = keys.create_key(&w.account, REGION, CreateKey { policy: Some(policy_of_size(32_768)), ..CreateKey::default() }).await.unwrap();
+    let err = keys.put_key_policy(&w.account, REGION, &key.key_id, None, &big).await.unwrap_err();
+    assert_eq!(err.code(), "LimitExceededException", "{err}");
+    assert!(err.to_string().contains("at most 32768"), "{err}");
+    assert_eq!(keys.get_key_policy(&w.account, REGION, &key.key_id, None).await.unwrap().len(), 32_768);
+    let err = keys.create_key("../../x", "../../x", CreateKey::default()).await.unwrap_err();
+    assert_eq!(err.code(), "InvalidParameterValueException", "{err}");
+}
+
+#[tokio::test]
+async fn iam_documents_past_the_api_length_are_refused() {
+    let w = world().await;
+    let security = Security::open(w.catalog.clone(), Arc::new(w.clock.clone()), &w.home).unwrap();
+    security.create_user(&w.account, "alice", None).await.unwrap();
+    let huge = format!("{}{}", policy_of_size(1_000), " ".repeat(10 << 20));
+    let err = security.put_inline_policy(&w.account, "USER", "alice", "big", &huge).await.unwrap_err();
+    assert_eq!(err.code(), "MalformedPolicyDocumentException", "{err}");
+    assert!(err.to_string().contains("at most 131072"), "{err}");
+    assert!(security.policies_of(&w.account, "USER", "alice").await.unwrap().is_empty());
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+    let err = security.create_role(&w.account, "r", &format!("{trust}{}", " ".repeat(10 << 20)), None, None).await.unwrap_err();
+    assert_eq!(err.code(), "MalformedPolicyDocumentException", "{err}");
+    assert!(security.get_role(&w.account, "r").await.is_err());
 }

@@ -139,6 +139,14 @@ impl PolicyDocument {
     /// # Errors
     /// Every broken rule, with its JSON path.
     pub fn parse(text: &str) -> Result<Self, PolicyErrors> {
+        // Counted before decoding: an oversized document costs nothing but this count.
+        let max = crate::quotas::POLICY_DOCUMENT_MAX_CHARS;
+        if text.len() > max && text.chars().count() > max {
+            return Err(PolicyErrors(vec![PolicyError::new(
+                "$",
+                &format!("the document is {} characters long; IAM accepts at most {max}", text.chars().count()),
+            )]));
+        }
         let json: Value = serde_json::from_str(text).map_err(|e| {
             PolicyErrors(vec![PolicyError::new("$", &format!("malformed JSON: {e}"))])
         })?;

@@ -7,6 +7,8 @@
 //!   explicit deny anywhere wins; every SCP level on the path from the root to the account
 //!   must allow; a resource policy grants same-account access alone and cross-account access
 //!   only together with the caller's identity policy; otherwise implicit deny.
+//! * [`quotas`] holds IAM's documented size quotas; the parser refuses any document past the
+//!   API's length constraint before decoding it.
 //! * The [`Decision`] names the statements that decided, for `bunker iam simulate`, and the
 //!   condition keys the request lacked.
 //!
@@ -20,6 +22,7 @@ mod arn;
 mod condition;
 mod document;
 mod eval;
+pub mod quotas;
 mod variables;
 mod wildcard;
 

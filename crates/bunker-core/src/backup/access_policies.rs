@@ -23,8 +23,17 @@ pub struct VaultAccessPolicy {
 }
 
 impl BackupService {
-    /// `PutBackupVaultAccessPolicy`: the document must be a valid IAM policy naming principals.
+    /// `PutBackupVaultAccessPolicy`: the document must be a valid IAM policy naming principals,
+    /// within [`VAULT_ACCESS_POLICY_MAX_BYTES`](crate::quotas::backup::VAULT_ACCESS_POLICY_MAX_BYTES).
     pub async fn put_backup_vault_access_policy(&self, account: &str, region: &str, name: &str, policy: &str) -> Result<()> {
+        let max = crate::quotas::backup::VAULT_ACCESS_POLICY_MAX_BYTES;
+        if policy.len() > max {
+            // PutBackupVaultAccessPolicy answers a value out of range this way.
+            return Err(BackupError::InvalidParameterValue(format!(
+                "The access policy is {} bytes; a backup vault access policy holds at most {max}",
+                policy.len()
+            )));
+        }
         bunker_iam::PolicyDocument::parse(policy)
             .map_err(|e| BackupError::InvalidParameterValue(format!("The access policy is not a valid IAM policy document:\n{e}")))?;
         let v = self.vault_row(account, region, name).await?;

@@ -21,6 +21,9 @@ pub enum BackupError {
     /// A name already used.
     #[error("{0}")]
     AlreadyExists(String),
+    /// Over one of AWS Backup's quotas (rules in a plan, selections of a plan).
+    #[error("{0}")]
+    LimitExceeded(String),
     /// The request is valid but not now (deleting a vault holding recovery points,
     /// changing a policy-managed plan, stopping a finished job).
     #[error("{0}")]
@@ -41,6 +44,7 @@ impl BackupError {
             BackupError::MissingParameterValue(_) => "MissingParameterValueException",
             BackupError::ResourceNotFound(_) => "ResourceNotFoundException",
             BackupError::AlreadyExists(_) => "AlreadyExistsException",
+            BackupError::LimitExceeded(_) => "LimitExceededException",
             BackupError::InvalidRequest(_) => "InvalidRequestException",
             BackupError::DependencyFailure(_) => "DependencyFailureException",
             BackupError::Service(_) => "ServiceUnavailableException",

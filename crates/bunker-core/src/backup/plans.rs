@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::{BackupError, BackupService, Result, plan_arn};
 use crate::Organizations;
+use crate::quotas::backup as quotas;
 
 /// `CreateBackupPlan` / `UpdateBackupPlan` output and a `list-backup-plans` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,6 +109,42 @@ pub(crate) fn parse_stored_selection(doc: &str) -> Result<BackupSelection> {
     serde_json::from_str(doc).map_err(|e| BackupError::Service(bunker_catalog::CatalogError::Corrupt(format!("stored selection: {e}"))))
 }
 
+/// AWS Backup's quota on the rules of a plan.
+fn check_plan_quotas(plan: &BackupPlan) -> Result<()> {
+    let max = quotas::RULES_PER_PLAN;
+    if plan.rules.len() > max {
+        return Err(BackupError::LimitExceeded(format!(
+            "Backup plan `{}` has {} rules; a backup plan holds at most {max}",
+            plan.backup_plan_name,
+            plan.rules.len()
+        )));
+    }
+    Ok(())
+}
+
+/// AWS Backup's quotas on one selection: ARNs per list (fewer when wildcards are used) and
+/// tag conditions.
+fn check_selection_quotas(s: &BackupSelection) -> Result<()> {
+    for (field, arns) in [("Resources", &s.resources), ("NotResources", &s.not_resources)] {
+        let wildcards = arns.iter().any(|a| a.contains(['*', '?']));
+        let max = if wildcards { quotas::WILDCARD_ARNS_PER_SELECTION } else { quotas::ARNS_PER_SELECTION };
+        if arns.len() > max {
+            let how = if wildcards { " when any holds a wildcard" } else { "" };
+            return Err(BackupError::LimitExceeded(format!("{field} holds {} ARNs; at most {max}{how}", arns.len())));
+        }
+    }
+    let c = &s.conditions;
+    let tags = s.list_of_tags.len() + c.string_equals.len() + c.string_not_equals.len() + c.string_like.len() + c.string_not_like.len();
+    if tags > quotas::TAGS_PER_SELECTION {
+        return Err(BackupError::LimitExceeded(format!(
+            "Selection `{}` has {tags} tag conditions (ListOfTags and Conditions); at most {}",
+            s.selection_name,
+            quotas::TAGS_PER_SELECTION
+        )));
+    }
+    Ok(())
+}
+
 /// Vault names a plan targets that do not exist in the account and Region.
 async fn missing_vaults(tx: &mut Tx, account: &str, region: &str, plan: &BackupPlan) -> Result<Vec<String>> {
     let mut missing = Vec::new();
@@ -125,6 +162,7 @@ impl BackupService {
     pub async fn create_backup_plan(&self, account: &str, region: &str, document: &str, creator_request_id: Option<String>) -> Result<PlanSummary> {
         bunker_policy::Region::parse(region)?;
         let mut plan = parse_backup_plan(document).map_err(BackupError::MalformedDocument)?;
+        check_plan_quotas(&plan)?;
         assign_rule_ids(&mut plan, None);
         let mut tx = self.catalog.write().await?;
         let missing = missing_vaults(&mut tx, account, region, &plan).await?;
@@ -197,6 +235,7 @@ impl BackupService {
     /// `UpdateBackupPlan`: a new version.
     pub async fn update_backup_plan(&self, plan_id: &str, document: &str) -> Result<PlanSummary> {
         let mut plan = parse_backup_plan(document).map_err(BackupError::MalformedDocument)?;
+        check_plan_quotas(&plan)?;
         let mut tx = self.catalog.write().await?;
         let row = self.live_plan(&mut tx, plan_id).await?;
         Self::refuse_policy_managed(&row)?;
@@ -269,9 +308,17 @@ impl BackupService {
     /// `CreateBackupSelection`.
     pub async fn create_backup_selection(&self, plan_id: &str, document: &str, creator_request_id: Option<String>) -> Result<SelectionSummary> {
         let selection = parse_backup_selection(document).map_err(BackupError::MalformedDocument)?;
+        check_selection_quotas(&selection)?;
         let mut tx = self.catalog.write().await?;
         let plan = self.live_plan(&mut tx, plan_id).await?;
         Self::refuse_policy_managed(&plan)?;
+        let held = tx.selections(plan_id).await?.len();
+        if held >= quotas::SELECTIONS_PER_PLAN {
+            return Err(BackupError::LimitExceeded(format!(
+                "Backup plan {plan_id} already has {held} resource selections; a backup plan holds at most {}",
+                quotas::SELECTIONS_PER_PLAN
+            )));
+        }
         let row = SelectionRow {
             id: crate::ids::uuid(),
             plan_id: plan_id.to_owned(),

@@ -8,12 +8,8 @@ use super::{
     require_target, root_shape, supported_policy_type, target_name,
 };
 use crate::error::{OrgError, Result};
+use crate::quotas::organizations::{MAX_ATTACHMENTS_PER_TARGET, MAX_POLICIES, policy_content_max_chars};
 use crate::{ids, shapes};
-
-/// How many backup policies an organization may hold (the AWS quota).
-pub const MAX_POLICIES: usize = 1000;
-/// How many backup policies one root, OU or account may have attached (the AWS quota).
-pub const MAX_ATTACHMENTS_PER_TARGET: usize = 10;
 
 /// `CreatePolicy`.
 #[derive(Debug, Clone, Default)]
@@ -53,19 +49,22 @@ fn check_description(description: &str) -> Result<()> {
 pub const FULL_AWS_ACCESS_ID: &str = "p-FullAWSAccess";
 /// Its document: everything allowed, so only explicit denies and narrower SCPs bound.
 const FULL_AWS_ACCESS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-/// The size limit of an SCP (characters).
-const MAX_SCP_SIZE: usize = 5120;
 
-/// Checks a document against the rules of its type (the size limit included).
+/// Checks a document against the rules of its type, its size first (so an oversized one
+/// is never decoded).
 fn check_content(policy_type: PolicyType, content: &str) -> Result<()> {
+    let max = policy_content_max_chars(policy_type);
+    if content.len() > max {
+        let chars = content.chars().count();
+        if chars > max {
+            return Err(OrgError::ConstraintViolation(format!(
+                "POLICY_CONTENT_LIMIT_EXCEEDED: a policy of type {policy_type} holds at most {max} characters; this one has {chars}"
+            )));
+        }
+    }
     match policy_type {
         PolicyType::Backup => PolicyDocument::parse(content).map(drop).map_err(OrgError::MalformedPolicyDocument),
         PolicyType::ServiceControl => {
-            if content.chars().count() > MAX_SCP_SIZE {
-                return Err(OrgError::ConstraintViolation(format!(
-                    "POLICY_CONTENT_LIMIT_EXCEEDED: a service control policy holds at most {MAX_SCP_SIZE} characters"
-                )));
-            }
             bunker_iam::PolicyDocument::parse(content).map_err(OrgError::MalformedServiceControlPolicy)?;
             // SCPs bound the principals of the accounts they are attached to: naming
             // principals means nothing there, and AWS refuses it.

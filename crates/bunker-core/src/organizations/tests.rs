@@ -688,3 +688,28 @@ async fn service_control_policies_keep_full_access_everywhere_until_replaced() {
     let err = f.fails("MalformedPolicyDocumentException", f.svc.create_policy(with_principal)).await;
     assert!(err.to_string().contains("Statement[0].Principal"), "{err}");
 }
+
+#[tokio::test]
+async fn policy_documents_over_their_size_quota_are_refused_before_anything_is_stored() {
+    let f = Fixture::with_org().await;
+    f.enable_backup().await;
+    let root = f.root().await;
+    f.svc.enable_policy_type(&root, "SERVICE_CONTROL_POLICY").await.unwrap();
+    let req = |policy_type: &str, content: String| CreatePolicy { name: "big".into(), description: String::new(), policy_type: policy_type.into(), content };
+    // Valid documents padded (white space counts: the API stores documents as sent).
+    let scp = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"backup:Delete*","Resource":"*"}]}"#;
+    let backup = r#"{"plans":{}}"#;
+    let padded = |doc: &str, total: usize| format!("{doc}{}", " ".repeat(total - doc.len()));
+    for (ty, doc, max) in [("SERVICE_CONTROL_POLICY", scp, 5_120), ("BACKUP_POLICY", backup, 10_000)] {
+        for content in [padded(doc, max + 1), padded(doc, 10 << 20)] {
+            let err = f.fails("ConstraintViolationException", f.svc.create_policy(req(ty, content))).await;
+            assert!(err.to_string().starts_with("POLICY_CONTENT_LIMIT_EXCEEDED") && err.to_string().contains(&max.to_string()), "{err}");
+        }
+        assert!(f.svc.list_policies(ty).await.unwrap().iter().all(|p| p.name != "big"), "{ty}");
+        let id = f.svc.create_policy(req(ty, padded(doc, max))).await.unwrap().summary.id;
+        let update = UpdatePolicy { policy_id: id.clone(), content: Some(padded(doc, max + 1)), ..Default::default() };
+        f.fails("ConstraintViolationException", f.svc.update_policy(update)).await;
+        assert_eq!(f.svc.describe_policy(&id).await.unwrap().content.len(), max);
+        f.svc.delete_policy(&id).await.unwrap();
+    }
+}

@@ -33,6 +33,9 @@ pub enum SecurityError {
     /// A parameter with a wrong value (an invalid ARN, a waiting period out of range).
     #[error("{0}")]
     InvalidParameterValue(String),
+    /// A document or a count over one of AWS's quotas (an IAM policy's size, a key policy's).
+    #[error("{0}")]
+    LimitExceeded(String),
     /// A wrong or reused MFA code.
     #[error("{0}")]
     InvalidAuthenticationCode(String),
@@ -63,6 +66,7 @@ impl SecurityError {
             Self::NotFound(_) => "NotFoundException",
             Self::AlreadyExists(_) => "AlreadyExistsException",
             Self::InvalidParameterValue(_) => "InvalidParameterValueException",
+            Self::LimitExceeded(_) => "LimitExceededException",
             Self::InvalidAuthenticationCode(_) => "InvalidAuthenticationCodeException",
             Self::KmsInvalidState(_) => "KMSInvalidStateException",
             Self::AuditTampered(_) => "AuditTrailTamperedException",

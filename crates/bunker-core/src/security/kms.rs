@@ -464,8 +464,9 @@ impl KeyService {
     }
 
     fn validate_policy(policy: &str) -> SecurityResult<()> {
-        if policy.len() > 32 * 1024 {
-            return Err(SecurityError::MalformedPolicyDocument("the key policy exceeds 32 KB".into()));
+        let max = crate::quotas::kms::KEY_POLICY_MAX_BYTES;
+        if policy.len() > max {
+            return Err(SecurityError::LimitExceeded(format!("The key policy is {} bytes; a key policy holds at most {max}", policy.len())));
         }
         bunker_iam::PolicyDocument::parse(policy).map_err(|e| SecurityError::MalformedPolicyDocument(e.to_string()))?;
         Ok(())
