@@ -187,6 +187,21 @@ fn oversized_requests_and_passwords_in_uris_never_reach_the_service_or_the_trail
     assert!(!out.status.success());
     assert!(stderr(&out).contains("bytes; at most"), "{}", stderr(&out));
     assert_eq!(home.ok(&["iam", "list-user-policies", "--user-name", "u"])["PolicyNames"], serde_json::json!([]));
+    // Under the request limit but over IAM's 2,048 characters for a user's inline policies.
+    let medium = format!(r#"{{"Version":"2012-10-17","Statement":[{}{}]}}"#, statement.repeat(30), statement.trim_end_matches(','));
+    let err = home.service_error(&["iam", "put-user-policy", "--user-name", "u", "--policy-name", "medium", "--policy-document", &medium], "LimitExceededException", "PutUserPolicy");
+    assert!(err.contains("2048") || err.contains("2,048"), "{err}");
+    assert_eq!(home.ok(&["iam", "list-user-policies", "--user-name", "u"])["PolicyNames"], serde_json::json!([]));
+    // A plan with 60,000 rules (AWS allows 10 per plan).
+    let rule = r#"{"RuleName":"r0","TargetBackupVaultName":"Main","ScheduleExpression":"cron(0 5 ? * * *)"},"#;
+    let rules: String = (0..60_000).map(|i| rule.replace("r0", &format!("r{i}"))).collect();
+    let plan = home.path().parent().unwrap().join(format!("{}-plan.json", home.path().file_name().unwrap().to_string_lossy()));
+    std::fs::write(&plan, format!(r#"{{"BackupPlanName":"huge","Rules":[{}]}}"#, rules.trim_end_matches(','))).unwrap();
+    let out = home.run(&["backup", "create-backup-plan", "--backup-plan", &format!("file://{}", plan.display())]);
+    assert!(!out.status.success(), "a plan with 60,000 rules was accepted");
+    let small = format!(r#"{{"BackupPlanName":"eleven","Rules":[{}]}}"#, (0..11).map(|i| rule.replace("r0", &format!("r{i}"))).collect::<String>().trim_end_matches(','));
+    home.service_error(&["backup", "create-backup-plan", "--backup-plan", &small], "LimitExceededException", "CreateBackupPlan");
+    assert_eq!(home.ok(&["backup", "list-backup-plans"])["BackupPlansList"], serde_json::json!([]));
 
     // A connection string's password is hidden in the audit trail.
     let url = "postgresql://backup:Sup3rSecret@127.0.0.1:1/crm";
@@ -307,4 +322,58 @@ fn the_local_operator_is_recorded_as_chosen() {
         ["bunker-cli/local:BUNKER_PRINCIPAL", "bunker-cli/local:named-account", "bunker-cli/local:management-account-default"],
         "newest first"
     );
+}
+
+#[test]
+fn nothing_is_registered_or_restored_in_the_home_or_outside_an_accounts_allowed_roots() {
+    let home = Home::new();
+    let (_, rp, _) = world(&home);
+    let data = home.path().parent().unwrap().join(format!("{}-data", home.path().file_name().unwrap().to_string_lossy()));
+    let outside = home.path().parent().unwrap().join(format!("{}-elsewhere", home.path().file_name().unwrap().to_string_lossy()));
+    std::fs::create_dir_all(&outside).unwrap();
+    let home_dir = home.path().to_str().unwrap().to_owned();
+    let member = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--account-id", MEMBER]);
+        home.run(&all)
+    };
+    let resources_before = home.ok(&["resource", "list", "--account-id", MEMBER]);
+
+    // The home itself, its files, a way into it through `..`: refused for everyone.
+    let sneaky = format!("{}/../{}", data.display(), home.path().file_name().unwrap().to_string_lossy());
+    for (flag, path) in [
+        ("--directory", home_dir.clone()),
+        ("--sqlite", format!("{home_dir}/catalog.db")),
+        ("--disk-image", format!("{home_dir}/master.key")),
+        ("--directory", sneaky),
+    ] {
+        let out = member(&["resource", "register", "--resource-name", "grab", flag, &path]);
+        assert_eq!(out.status.code(), Some(254), "{flag} {path}: {}", stderr(&out));
+    }
+    let restore_into = |target: &Path| {
+        member(&["backup", "start-restore-job", "--recovery-point-arn", &rp, "--metadata", &format!("Path={}", target.display())])
+    };
+    let out = restore_into(&home.path().join("restored"));
+    assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
+    assert!(!home.path().join("restored").exists());
+
+    // A member cannot set its own roots; the management account can.
+    let out = member(&["resource", "put-allowed-roots", "--target-account-id", MEMBER, "--allowed-roots", data.to_str().unwrap()]);
+    assert!(stderr(&out).contains("AccessDenied"), "{}", stderr(&out));
+    let roots = home.ok(&["resource", "put-allowed-roots", "--target-account-id", MEMBER, "--allowed-roots", data.to_str().unwrap()]);
+    assert_eq!(roots["AllowedRoots"][0], data.to_str().unwrap(), "{roots}");
+    assert_eq!(home.ok(&["resource", "get-allowed-roots", "--target-account-id", MEMBER])["AccountId"], MEMBER);
+
+    // Now only under them.
+    let out = member(&["resource", "register", "--resource-name", "elsewhere", "--directory", outside.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
+    assert!(stderr(&out).contains(data.to_str().unwrap()), "the refusal names the roots: {}", stderr(&out));
+    let out = restore_into(&outside.join("restored"));
+    assert_eq!(out.status.code(), Some(254), "{}", stderr(&out));
+    assert!(!outside.join("restored").exists());
+    assert_eq!(home.ok(&["resource", "list", "--account-id", MEMBER]), resources_before, "nothing was registered");
+    // Inside them, as before.
+    let out = restore_into(&data.join("restored"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(data.join("restored/ledger.txt")).unwrap(), "the only copy");
 }

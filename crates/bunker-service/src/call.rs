@@ -110,7 +110,7 @@ const READ_ONLY: &[(&str, &[&str])] = &[
         "GetLegalHold", "ListLegalHolds", "ListRecoveryPointsByLegalHold", "ListRestoreJobsByRestoreTestingPlan",
         "GetRestoreTestingDurations",
     ]),
-    ("resource", &["Describe", "List"]),
+    ("resource", &["Describe", "List", "GetAllowedRoots"]),
     ("iam", &[
         "GetUser", "ListUsers", "GetRole", "ListRoles", "ListUserPolicies", "ListRolePolicies", "ListAccessKeys",
         "ListMfaDevices", "ListApprovalRequests", "Simulate",
@@ -137,7 +137,7 @@ const MUTATING: &[(&str, &[&str])] = &[
         "DeleteRestoreTestingSelection", "PutBackupVaultAccessPolicy", "DeleteBackupVaultAccessPolicy",
         "PutBackupVaultLockConfiguration", "DeleteBackupVaultLockConfiguration", "CreateLegalHold", "CancelLegalHold", "PutRestoreValidationResult",
     ]),
-    ("resource", &["Register", "Tag", "Untag"]),
+    ("resource", &["Register", "Tag", "Untag", "PutAllowedRoots", "DeleteAllowedRoots"]),
     ("iam", &[
         "CreateUser", "DeleteUser", "CreateRole", "DeleteRole", "UpdateAssumeRolePolicy", "PutUserPolicy", "PutRolePolicy",
         "AttachUserPolicy", "AttachRolePolicy", "DetachUserPolicy", "DeleteUserPolicy", "DetachRolePolicy", "DeleteRolePolicy",
@@ -361,15 +361,20 @@ impl Service {
             // `bunker iam simulate` is IAM's SimulatePrincipalPolicy.
             let action = if info.name == "Simulate" { "iam:SimulatePrincipalPolicy".to_owned() } else { format!("{prefix}:{}", info.name) };
             let mut request = self.security.access_request(&action, &resource, account).await?;
-            if info.group == "org" {
+            // Allowed roots are the organization's to set: only the management account's
+            // principals reach them (a member's root is refused as any other account's).
+            let org_level = info.group == "org" || info.name.ends_with("AllowedRoots");
+            if org_level {
                 // Organizations' resources are the management account's; before an
                 // organization exists, the caller's own.
                 request.resource_account = self.management_account().await.unwrap_or_else(|| who.account_id().to_owned());
-                request.organizations_policy_type = match (args.get("Type").or_else(|| args.get("PolicyType")), args.get("PolicyId")) {
+                if info.group == "org" {
+                    request.organizations_policy_type = match (args.get("Type").or_else(|| args.get("PolicyType")), args.get("PolicyId")) {
                     (Some(t), _) => Some(t.clone()),
                     (None, Some(id)) => self.orgs.describe_policy(id).await.ok().map(|p| p.summary.policy_type.as_str().to_owned()),
                     _ => None,
-                };
+                    };
+                }
             }
             if let Some(tags) = args.get("BackupVaultTags").or_else(|| args.get("Tags")) {
                 request.request_tags = crate::failure::string_map("--tags", tags.clone()).unwrap_or_default();

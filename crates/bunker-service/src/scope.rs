@@ -37,19 +37,9 @@ pub struct Place {
 /// # Errors
 /// `InvalidParameterValueException` naming the value.
 pub fn check_region(region: &str) -> Result<(), Failure> {
-    let ok = (1..=63).contains(&region.len())
-        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !region.starts_with('-')
-        && !region.ends_with('-')
-        && !region.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(Failure::Parameter {
-            name: "--region",
-            message: format!("`{region}` is not a Region name: lowercase letters, digits and single hyphens (such as eu-west-1)"),
-        })
-    }
+    bunker_core::Region::parse(region)
+        .map(drop)
+        .map_err(|e| Failure::Parameter { name: "--region", message: e.to_string() })
 }
 
 impl Scope {

@@ -51,7 +51,8 @@ fn change_data(data: &Path, day: i64) -> anyhow::Result<()> {
 
 /// Runs the protection part in `home` on `catalog`; returns the text to print.
 pub async fn run(home: &Path, catalog: Catalog) -> anyhow::Result<String> {
-    let data = home.join("demo-data");
+    // Beside the home, never in it: the service backs up nothing from its own home.
+    let data = home.with_file_name(format!("{}-data", home.file_name().map_or_else(|| "bunker-demo".into(), |n| n.to_string_lossy().into_owned())));
     let now = Timestamp::now();
     let start = Timestamp::from_second(now.as_second() - now.as_second().rem_euclid(86_400))?;
     let clock = Arc::new(ManualClock::new(start));

@@ -6,6 +6,7 @@
 //! one-way hash would not do. Session tokens are only compared, so only their SHA-256 is kept.
 
 use bunker_catalog::{AccessKeyRow, PrincipalPolicyRow, PrincipalRow};
+use bunker_iam::quotas::PolicySizeQuota;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -146,6 +147,11 @@ fn check_name(what: &str, name: &str) -> SecurityResult<()> {
     }
 }
 
+/// IAM's size quota for `documents` together, as IAM's `LimitExceeded`.
+fn policy_size<'a>(quota: PolicySizeQuota, documents: impl IntoIterator<Item = &'a str>) -> SecurityResult<()> {
+    bunker_iam::quotas::check_policy_size(quota, documents).map_err(|e| SecurityError::LimitExceeded(e.to_string()))
+}
+
 /// Parses a policy document, naming the JSON path and rule of every error.
 pub(crate) fn parse_policy(what: &str, text: &str) -> SecurityResult<bunker_iam::PolicyDocument> {
     bunker_iam::PolicyDocument::parse(text)
@@ -244,6 +250,7 @@ impl Security {
 
     /// `CreateRole`: the trust policy says who may assume it.
     pub async fn create_role(&self, account: &str, name: &str, trust_policy: &str, path: Option<&str>, max_session_seconds: Option<i64>) -> SecurityResult<Role> {
+        policy_size(PolicySizeQuota::RoleTrust, [trust_policy])?;
         parse_policy("AssumeRolePolicyDocument", trust_policy)?;
         let max = max_session_seconds.unwrap_or(3600);
         if !(900..=43_200).contains(&max) {
@@ -273,6 +280,7 @@ impl Security {
 
     /// `UpdateAssumeRolePolicy`.
     pub async fn update_assume_role_policy(&self, account: &str, name: &str, document: &str) -> SecurityResult<()> {
+        policy_size(PolicySizeQuota::RoleTrust, [document])?;
         parse_policy("AssumeRolePolicyDocument", document)?;
         let p = self.principal_named(account, "ROLE", name).await?;
         let mut tx = self.catalog.write().await?;
@@ -287,6 +295,11 @@ impl Security {
         parse_policy("policy document", document)?;
         let p = self.principal_named(account, kind, name).await?;
         let mut tx = self.catalog.write().await?;
+        // IAM counts a principal's inline policies together (the one replaced excepted).
+        let others = tx.principal_policies(&p.arn).await?;
+        let inline = others.iter().filter(|o| o.policy_arn.is_none() && o.policy_name != policy_name).map(|o| o.document.as_str());
+        let quota = if kind == "ROLE" { PolicySizeQuota::RoleInline } else { PolicySizeQuota::UserInline };
+        policy_size(quota, inline.chain([document]))?;
         tx.put_principal_policy(&PrincipalPolicyRow {
             principal_arn: p.arn,
             policy_name: policy_name.to_owned(),

@@ -70,6 +70,30 @@ pub enum ResourceCommand {
         #[arg(long)]
         tags: Option<String>,
     },
+    /// Confine where an account's resources and restores may be (management account
+    /// only): every location it registers and every restore target must lie under one of
+    /// these directories (never in the service's home). Without roots, anywhere outside
+    /// the home.
+    PutAllowedRoots {
+        /// The account the roots are for.
+        #[arg(long, value_name = "ID")]
+        target_account_id: String,
+        /// Absolute directories (comma-separated or repeated).
+        #[arg(long, num_args = 1.., value_delimiter = ',', required = true, value_name = "DIR")]
+        allowed_roots: Vec<PathBuf>,
+    },
+    /// Show an account's allowed roots.
+    GetAllowedRoots {
+        /// The account.
+        #[arg(long, value_name = "ID")]
+        target_account_id: String,
+    },
+    /// Remove an account's allowed roots (it may then use anywhere outside the home).
+    DeleteAllowedRoots {
+        /// The account.
+        #[arg(long, value_name = "ID")]
+        target_account_id: String,
+    },
     /// Describe a resource.
     Describe {
         /// The resource.
@@ -157,6 +181,14 @@ pub async fn run(svc: &BackupService, place: &Place, command: ResourceCommand) -
         }
         C::Untag { resource_arn, tag_key_list } => {
             json!({"Resource": aws::resource(&svc.untag_resource(&resource_arn, &tag_key_list).await?)})
+        }
+        C::PutAllowedRoots { target_account_id, allowed_roots } => {
+            crate::aws_json::shape(&svc.put_allowed_roots(&target_account_id, allowed_roots).await?)
+        }
+        C::GetAllowedRoots { target_account_id } => crate::aws_json::shape(&svc.get_allowed_roots(&target_account_id).await?),
+        C::DeleteAllowedRoots { target_account_id } => {
+            svc.delete_allowed_roots(&target_account_id).await?;
+            return Ok(None);
         }
     };
     Ok(Some(output))
