@@ -173,7 +173,7 @@ pub fn resource_arn(region: &str, account: &str, word: &str, name: &str) -> Stri
 
 /// The default role a plan's jobs run as (recorded, as AWS shows it).
 pub fn default_role_arn(account: &str) -> String {
-    format!("arn:aws:iam::{account}:role/service-role/AWSBackupDefaultServiceRole")
+    bunker_security::backup_service_role_arn(account)
 }
 
 /// AWS-style ids are upper-case hex for jobs; plans and selections keep the UUID shape.

@@ -56,12 +56,7 @@ pub fn create_account_request_id() -> CreateAccountRequestId {
 
 /// A random UUID (version 4), as AWS Backup uses for plan, selection and job ids.
 pub fn uuid() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).expect("the operating system has no random source");
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    bunker_security::uuid()
 }
 
 #[cfg(test)]

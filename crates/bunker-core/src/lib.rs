@@ -7,14 +7,16 @@
 
 pub mod arn;
 pub mod backup;
-pub mod clock;
+/// The injected clock (its own crate, shared with security).
+pub use bunker_clock as clock;
 pub mod error;
 pub mod home;
 pub mod ids;
 pub mod organizations;
 pub mod quotas;
 pub mod secrets;
-pub mod security;
+/// Who may do what (its own crate: principals, authorization, keys, the audit trail).
+pub use bunker_security as security;
 pub mod shapes;
 
 pub use backup::{BackupError, BackupService, Scheduler};

@@ -9,8 +9,7 @@ pub mod iam {
 
 /// AWS KMS.
 pub mod kms {
-    /// KMS quota "Key policy document size": 32 KB (32,768 bytes).
-    pub const KEY_POLICY_MAX_BYTES: usize = 32_768;
+    pub use bunker_security::kms::KEY_POLICY_MAX_BYTES;
 }
 
 /// AWS Backup ("AWS Backup quotas" in the AWS Backup Developer Guide, and the API

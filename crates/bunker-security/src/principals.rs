@@ -153,7 +153,7 @@ fn policy_size<'a>(quota: PolicySizeQuota, documents: impl IntoIterator<Item = &
 }
 
 /// Parses a policy document, naming the JSON path and rule of every error.
-pub(crate) fn parse_policy(what: &str, text: &str) -> SecurityResult<bunker_iam::PolicyDocument> {
+pub fn parse_policy(what: &str, text: &str) -> SecurityResult<bunker_iam::PolicyDocument> {
     bunker_iam::PolicyDocument::parse(text)
         .map_err(|e| SecurityError::MalformedPolicyDocument(format!("The {what} is not a valid IAM policy document:\n{e}")))
 }

@@ -6,7 +6,7 @@
 //! principal of the same account, in a session with MFA and itself allowed the action,
 //! approves it; the first principal repeats the call naming the request
 //! (`BUNKER_APPROVAL_ID`), which uses it up. Requests lapse after an hour. Every step
-//! passes the gate, so all of it is in the audit trail.
+//! passes the call path, so all of it is in the audit trail.
 
 use bunker_catalog::ApprovalRow;
 use jiff::SignedDuration;
@@ -73,7 +73,7 @@ impl Security {
         Ok(())
     }
 
-    /// Turns the rule off (itself a guarded action: the gate asks for an approval first).
+    /// Turns the rule off (itself a guarded action: the call path asks for an approval first).
     pub async fn disable_two_person_rule(&self, account: &str) -> SecurityResult<()> {
         let mut tx = self.catalog.write().await?;
         tx.set_two_person_rule(account, None).await?;

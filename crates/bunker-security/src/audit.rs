@@ -43,7 +43,7 @@ use sha2::{Digest, Sha256};
 
 use super::master_key::random;
 use super::{Caller, IdentityType, MasterKey, SecurityError, SecurityResult};
-use crate::Clock;
+use bunker_clock::Clock;
 
 /// What the digest key is derived for.
 const DIGEST_PURPOSE: &str = "bunker audit digest v1";
@@ -1383,11 +1383,7 @@ fn probe_event() -> NewAuditEvent {
 
 /// A random UUID (version 4), as CloudTrail's event and request ids.
 fn uuid() -> String {
-    let mut b: [u8; 16] = random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    crate::uuid()
 }
 
 /// Whether a request parameter's key names a secret.
@@ -1529,7 +1525,7 @@ fn parse_token(token: &str, fingerprint: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ManualClock;
+    use bunker_clock::ManualClock;
 
     fn start() -> Timestamp {
         Timestamp::from_second(1_800_000_000).unwrap()

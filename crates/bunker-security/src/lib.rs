@@ -15,6 +15,20 @@ pub mod principals;
 pub mod two_person;
 
 pub use error::{SecurityError, SecurityResult};
+
+/// The role the backup service acts as in an account (AWS's default service role).
+pub fn backup_service_role_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:role/service-role/AWSBackupDefaultServiceRole")
+}
+
+/// A random UUID (version 4), the shape of key ids, grant ids and event ids.
+pub fn uuid() -> String {
+    let mut b: [u8; 16] = master_key::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
 pub use master_key::MasterKey;
 
 use std::path::Path;
@@ -23,7 +37,7 @@ use std::sync::Arc;
 use bunker_catalog::Catalog;
 use serde::Serialize;
 
-use crate::clock::Clock;
+use bunker_clock::Clock;
 
 pub use authorize::AccessRequest;
 pub use principals::{AccessKey, Credentials, Role, User};
@@ -130,7 +144,7 @@ impl Caller {
     pub fn backup_service(account_id: &str) -> Self {
         Self {
             identity_type: IdentityType::AwsService,
-            arn: crate::backup::default_role_arn(account_id),
+            arn: backup_service_role_arn(account_id),
             account_id: account_id.to_owned(),
             policy_owner: None,
             principal_id: "backup.amazonaws.com".into(),

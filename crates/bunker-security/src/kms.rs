@@ -23,7 +23,10 @@ use serde_json::{Value, json};
 
 use super::master_key::{MasterKey, random};
 use super::{SecurityError, SecurityResult};
-use crate::clock::Clock;
+use bunker_clock::Clock;
+
+/// KMS quota "Key policy document size": 32 KB (32,768 bytes).
+pub const KEY_POLICY_MAX_BYTES: usize = 32_768;
 
 /// The alias of an account's default AWS Backup key in a Region.
 pub const DEFAULT_BACKUP_ALIAS: &str = "alias/aws/backup";
@@ -464,7 +467,7 @@ impl KeyService {
     }
 
     fn validate_policy(policy: &str) -> SecurityResult<()> {
-        let max = crate::quotas::kms::KEY_POLICY_MAX_BYTES;
+        let max = crate::kms::KEY_POLICY_MAX_BYTES;
         if policy.len() > max {
             return Err(SecurityError::LimitExceeded(format!("The key policy is {} bytes; a key policy holds at most {max}", policy.len())));
         }
@@ -495,7 +498,7 @@ impl KeyService {
             }
             None => default_key_policy(account),
         };
-        let key_id = crate::ids::uuid();
+        let key_id = crate::uuid();
         let row = KmsKeyRow {
             arn: key_arn(region, account, &key_id),
             key_id,
@@ -1048,7 +1051,7 @@ impl KeyService {
             );
             alarms.push(json!({
                 "version": "0",
-                "id": crate::ids::uuid(),
+                "id": crate::uuid(),
                 "detail-type": "KMS Key Pending Deletion Alarm",
                 "source": "aws.kms",
                 "account": vault.account_id,
@@ -1150,7 +1153,7 @@ impl KeyService {
     }
 
     fn new_default_key(&self, account: &str, region: &str) -> KmsKeyRow {
-        let key_id = crate::ids::uuid();
+        let key_id = crate::uuid();
         let now = self.now();
         KmsKeyRow {
             arn: key_arn(region, account, &key_id),
@@ -1271,7 +1274,7 @@ pub mod base64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use bunker_clock::ManualClock;
 
     const ACCOUNT: &str = "111111111111";
     const REGION: &str = "eu-west-1";
