@@ -21,6 +21,7 @@ mod postgres;
 mod redact;
 mod source;
 mod sqlite;
+pub mod validate;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
