@@ -43,7 +43,6 @@ pub async fn run(svc: &BackupService, place: &Place, command: AccessPolicyComman
     let (account, region) = (place.account.as_str(), place.region.as_str());
     match command {
         AccessPolicyCommand::PutBackupVaultAccessPolicy { backup_vault_name, policy } => {
-            let policy = policy;
             svc.put_backup_vault_access_policy(account, region, &backup_vault_name, &policy).await?;
             Ok(None)
         }
