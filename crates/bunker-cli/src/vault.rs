@@ -87,6 +87,8 @@ pub struct VaultArgs {
 /// service vaults.
 fn service_access(home: Option<PathBuf>, repo: &str, command: &str, mutating: bool, kms_key_arn: Option<&str>) -> Result<Option<Box<dyn KeyEncryptionKey>>, Failure> {
     let home = crate::home::resolve(home).map_err(Failure::Error)?;
+    // A home that lost its catalog still holds the service's vaults.
+    bunker_service::refuse_lost_catalog(&home).map_err(Failure::Error)?;
     if !home.join(bunker_service::CATALOG_FILE).exists() {
         return match kms_key_arn {
             Some(_) => Err(Failure::Usage(format!("--kms-key-arn opens the service's vaults, and {} holds no service", home.display()))),

@@ -377,3 +377,28 @@ fn nothing_is_registered_or_restored_in_the_home_or_outside_an_accounts_allowed_
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(data.join("restored/ledger.txt")).unwrap(), "the only copy");
 }
+
+#[test]
+fn a_home_that_lost_its_catalog_is_refused_not_started_anew() {
+    let home = Home::new();
+    let (_, _, vault) = world(&home);
+    let aside = home.path().join("catalog.db.aside");
+    std::fs::rename(home.path().join("catalog.db"), &aside).unwrap();
+    let repo = vault.to_str().unwrap();
+    for args in [
+        vec!["backup", "list-backup-vaults"],
+        vec!["org", "describe-organization"],
+        vec!["run", "--until", "2020-01-01T00:00:00Z"],
+        vec!["vault", "-r", repo, "forget", "latest"],
+        vec!["vault", "-r", repo, "snapshots"],
+    ] {
+        let out = home.run(&args);
+        assert!(!out.status.success(), "{args:?} started an empty catalog");
+        assert!(stderr(&out).contains("but no catalog.db: its catalog was lost or moved"), "{args:?}: {}", stderr(&out));
+        assert!(!home.path().join("catalog.db").exists(), "{args:?} made a new catalog");
+    }
+    // Put back, everything is there again.
+    std::fs::rename(&aside, home.path().join("catalog.db")).unwrap();
+    assert_eq!(snapshot_count(&home, &vault), 1);
+    assert_eq!(home.ok(&["backup", "list-backup-vaults", "--account-id", MEMBER])["BackupVaultList"].as_array().unwrap().len(), 1);
+}

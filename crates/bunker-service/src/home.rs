@@ -142,8 +142,34 @@ pub async fn open_catalog(home: &Path) -> anyhow::Result<Catalog> {
     Ok(Catalog::open_file(&path).await?)
 }
 
+/// What a home holds once its catalog was made: finding any of these without
+/// `catalog.db` means the catalog was lost, not that the home is new.
+const MADE_WITH_A_CATALOG: &[&str] = &["master.key", "regions", "cold", "keys", "catalog.db.audit-anchor"];
+
+/// Refuses a home whose catalog is gone while what it described is still there: a new,
+/// empty catalog beside vaults full of recovery points would hide them all.
+///
+/// # Errors
+/// The catalog is missing and the home holds what one described.
+pub fn refuse_lost_catalog(home: &Path) -> anyhow::Result<()> {
+    if home.join(CATALOG_FILE).exists() {
+        return Ok(());
+    }
+    let left: Vec<&str> = MADE_WITH_A_CATALOG.iter().copied().filter(|name| home.join(name).exists()).collect();
+    if left.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{} holds {} but no {CATALOG_FILE}: its catalog was lost or moved. Nothing was created; put the \
+         catalog back (from a backup of the home), or move the home aside to start a new one",
+        home.display(),
+        left.join(", ")
+    )
+}
+
 /// Opens the catalog of `home` and the clock `time` asks for.
 pub(crate) async fn open(home: &Path, time: TimeRequest) -> anyhow::Result<(Catalog, Arc<dyn Clock>)> {
+    refuse_lost_catalog(home)?;
     let new_home = !home.join(CATALOG_FILE).exists();
     bunker_core::home::secure_home(home).with_context(|| format!("cannot create or secure Bunker home {}", home.display()))?;
     let (clock, _) = clock_for(home, time, new_home)?;
@@ -155,6 +181,7 @@ pub(crate) async fn open(home: &Path, time: TimeRequest) -> anyhow::Result<(Cata
 /// # Errors
 /// A real home, or a start before the simulated home's now.
 pub async fn open_simulation(home: &Path, start: Option<Timestamp>) -> anyhow::Result<(crate::Service, ManualClock)> {
+    refuse_lost_catalog(home)?;
     let new_home = !home.join(CATALOG_FILE).exists();
     bunker_core::home::secure_home(home).with_context(|| format!("cannot create or secure Bunker home {}", home.display()))?;
     let (clock, manual) = clock_for(home, TimeRequest::Simulation { start }, new_home)?;

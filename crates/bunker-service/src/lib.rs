@@ -27,7 +27,7 @@ use bunker_core::{BackupService, Clock, Organizations};
 pub use call::{Operation, OperationInfo, all_operations};
 pub use caller::{Authenticated, LocalChoice};
 pub use failure::Failure;
-pub use home::{CATALOG_FILE, TimeRequest, advance_simulated_time, open_catalog, open_simulation};
+pub use home::{CATALOG_FILE, TimeRequest, advance_simulated_time, open_catalog, open_simulation, refuse_lost_catalog};
 pub use scope::{DEFAULT_REGION, Place, Scope};
 
 /// The service over one home: the organization, the backup service and security on one
