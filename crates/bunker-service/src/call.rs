@@ -53,6 +53,13 @@ pub struct OperationInfo {
     pub parameters: Map<String, Value>,
 }
 
+impl OperationInfo {
+    /// Whether the operation only reads (CloudTrail's `readOnly`).
+    pub fn read_only(&self) -> bool {
+        classify(self.group, &self.name).expect("every operation is classified (see READ_ONLY and MUTATING)")
+    }
+}
+
 impl Operation {
     /// The group, the operation's AWS name and its members.
     pub fn info(&self) -> OperationInfo {
@@ -88,8 +95,7 @@ impl Operation {
 
     /// Whether the operation only reads (CloudTrail's `readOnly`).
     pub fn read_only(&self) -> bool {
-        let info = self.info();
-        classify(info.group, &info.name).expect("every operation is classified (see READ_ONLY and MUTATING)")
+        self.info().read_only()
     }
 }
 
@@ -223,9 +229,9 @@ impl Service {
     /// As [`Service::call`].
     pub async fn call_with_approval(&self, who: &Authenticated, operation: Operation, approval: Option<&str>) -> Result<Option<Value>, Failure> {
         let info = operation.info();
-        let read_only = operation.read_only();
+        let read_only = info.read_only();
         let size = serde_json::to_vec(&info.parameters).map(|v| v.len()).unwrap_or(0);
-        let place = match self.place_of(who, &operation).await {
+        let place = match self.place_of(who, &operation, &info).await {
             Ok(place) => place,
             Err(failure) => {
                 let call = self.bare_call(&info, read_only, None);
@@ -270,12 +276,12 @@ impl Service {
     pub async fn record_refused_credentials(&self, access_key_id: Option<String>, source: &str, operation: &Operation, failure: &Failure) -> Result<(), Failure> {
         let who = Self::unknown_caller(access_key_id, source);
         let info = operation.info();
-        let call = self.bare_call(&info, operation.read_only(), None);
+        let call = self.bare_call(&info, info.read_only(), None);
         self.audit(&who, &call, None, Some(failure)).await
     }
 
     /// The account and Region an operation acts in.
-    async fn place_of(&self, who: &Authenticated, operation: &Operation) -> Result<Place, Failure> {
+    async fn place_of(&self, who: &Authenticated, operation: &Operation, info: &OperationInfo) -> Result<Place, Failure> {
         let kms_scope;
         let scope = match operation {
             Operation::Backup(a) => Some(&a.scope),
@@ -283,7 +289,6 @@ impl Service {
             Operation::Iam(a) => Some(&a.scope),
             Operation::Kms(_) => {
                 // Every KMS operation carries the scope among its members.
-                let info = operation.info();
                 let member = |k: &str| info.parameters.get(k).and_then(Value::as_str).map(str::to_owned);
                 kms_scope = crate::Scope { account_id: member("AccountId"), region: member("Region") };
                 Some(&kms_scope)
